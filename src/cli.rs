@@ -1,0 +1,169 @@
+//! The command line: modes, flags, and how an error reaches the user.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, JobContext};
+use crate::inputs::Inputs;
+use crate::runner::Log;
+use crate::{dry_run, fake_token, local_git, post, spec, step};
+
+/// Trade the job's OIDC ID token for a short-lived Vault token, export secrets, revoke at job end.
+///
+/// In a workflow the action runs this binary with `INPUT_*` variables; every input is also a flag here.
+#[derive(Parser)]
+#[command(name = "vault-login", version = crate::VERSION, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub inputs: Inputs,
+    #[command(flatten)]
+    pub job: JobFlags,
+    /// With --dry-run: also write the env and output files a runner would get, into this directory
+    #[arg(long, value_name = "DIR")]
+    pub write_to: Option<PathBuf>,
+}
+
+/// Modes besides the main step.
+#[derive(Subcommand)]
+pub enum Command {
+    /// The action's post step: revoke the token saved in STATE_* (never fails the job)
+    Post,
+    /// Print a token shaped like this job's (unsigned, or signed for a sandbox Vault)
+    FakeToken(FakeTokenArgs),
+}
+
+/// What a runner would say about the job; for local runs (defaults come from git, then GITHUB_*).
+#[derive(Args, Default)]
+pub struct JobFlags {
+    /// Repository as owner/name [default: GITHUB_REPOSITORY, or the origin remote]
+    #[arg(long, value_name = "OWNER/NAME", global = true)]
+    pub repository: Option<String>,
+    /// Git ref, e.g. refs/heads/main [default: GITHUB_REF, or the current branch]
+    #[arg(long = "ref", value_name = "REF", global = true)]
+    pub git_ref: Option<String>,
+    /// Commit sha [default: GITHUB_SHA, or HEAD]
+    #[arg(long, value_name = "SHA", global = true)]
+    pub sha: Option<String>,
+    /// Event name, e.g. push or pull_request [default: push]
+    #[arg(long, value_name = "EVENT", global = true)]
+    pub event: Option<String>,
+    /// Workflow [default: ci.yml]
+    #[arg(long, value_name = "NAME", global = true)]
+    pub workflow: Option<String>,
+    /// Actor [default: local]
+    #[arg(long, value_name = "USER", global = true)]
+    pub actor: Option<String>,
+    /// Forge base URL; the token's issuer is <URL>/api/actions [default: from the origin remote]
+    #[arg(long, value_name = "URL", global = true)]
+    pub server_url: Option<String>,
+}
+
+/// `fake-token` options.
+#[derive(Args)]
+pub struct FakeTokenArgs {
+    /// Sign with this PEM private key (RSA -> RS256, P-256 -> ES256) instead of leaving the token unsigned
+    #[arg(long, value_name = "PEM")]
+    pub sign_with: Option<PathBuf>,
+    /// Print the signing key's public half as a JWKS document instead of a token
+    #[arg(long, requires = "sign_with")]
+    pub print_jwks: bool,
+    /// Audience of the token [default: vault]
+    #[arg(long, value_name = "AUD", default_value = "vault")]
+    pub audience: String,
+}
+
+impl From<JobFlags> for JobContext {
+    fn from(flags: JobFlags) -> Self {
+        Self {
+            repository: flags.repository,
+            git_ref: flags.git_ref,
+            sha: flags.sha,
+            workflow: flags.workflow,
+            event_name: flags.event,
+            actor: flags.actor,
+            server_url: flags.server_url,
+            run_id: None,
+        }
+    }
+}
+
+/// Runs the mode `cli` asks for with the process environment `env`, and reports any error.
+pub fn run(cli: Cli, env: &[(String, String)]) -> ExitCode {
+    let in_ci = env.iter().any(|(k, v)| k == "GITHUB_ACTIONS" && v == "true");
+    let debug = env.iter().any(|(k, v)| k == "RUNNER_DEBUG" && v == "1");
+    let mut log = Log::new(io::stdout(), debug);
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+        .and_then(|runtime| runtime.block_on(dispatch(cli, env, &mut log)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if in_ci => {
+            log.error(&format!("{error:#}"));
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            let _ = writeln!(io::stderr(), "error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli, env: &[(String, String)], log: &mut Log<io::Stdout>) -> Result<()> {
+    match cli.command {
+        Some(Command::Post) => {
+            post::run(post::PostState::from_env(env), log).await;
+            Ok(())
+        }
+        Some(Command::FakeToken(args)) => fake_token_command(args, cli.job.into(), env),
+        None => {
+            let local = || std::env::current_dir().map(|dir| local_git::detect(&dir)).unwrap_or_default();
+            let config = Config::from_env(env, cli.inputs.clone(), cli.job.into(), local)?;
+            if config.dry_run {
+                return dry_run_command(&config, &cli.inputs, cli.write_to.as_deref());
+            }
+            step::run(&config, log).await
+        }
+    }
+}
+
+fn dry_run_command(config: &Config, inputs: &Inputs, write_to: Option<&std::path::Path>) -> Result<()> {
+    let example = inputs.secrets.is_none() && !config.in_ci && config.secrets.is_empty();
+    let requests = if example { spec::parse(&dry_run::example_secrets(&config.app))? } else { config.secrets.clone() };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut out = io::stdout().lock();
+    if example {
+        writeln!(out, "(no `secrets` given: planning the example from examples/secrets.txt)")?;
+    }
+    out.write_all(dry_run::render(config, &requests, now)?.as_bytes())?;
+    if let Some(dir) = write_to {
+        dry_run::write_to(dir, config, &requests)?;
+        writeln!(out, "Wrote the env and output files to {}", dir.display())?;
+    }
+    Ok(())
+}
+
+fn fake_token_command(args: FakeTokenArgs, flags: JobContext, env: &[(String, String)]) -> Result<()> {
+    let local = || std::env::current_dir().map(|dir| local_git::detect(&dir)).unwrap_or_default();
+    let job = flags.or(crate::config::job_from_env(env)).or(local());
+    let claims = fake_token::claims(&job, &args.audience, time::OffsetDateTime::now_utc().unix_timestamp());
+    let Some(path) = args.sign_with else {
+        println!("{}", fake_token::unsigned(&claims));
+        return Ok(());
+    };
+    let pem = std::fs::read(&path).with_context(|| format!("reading the signing key {}", path.display()))?;
+    let key = fake_token::SigningKey::from_pem(&pem).with_context(|| format!("--sign-with {}", path.display()))?;
+    if args.print_jwks {
+        println!("{}", serde_json::to_string_pretty(&key.jwks())?);
+    } else {
+        println!("{}", key.sign(&claims)?);
+    }
+    Ok(())
+}

@@ -1,0 +1,449 @@
+//! Inputs and runner environment -> a validated [`Config`].
+//!
+//! The process environment is read once, in `main`, and handed here as a list of pairs, so every rule
+//! below is testable without touching the real environment.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use url::Url;
+
+use crate::inputs::Inputs;
+use crate::names::Naming;
+use crate::runner::FileCommands;
+use crate::spec::{self, Request};
+
+/// A problem with the step's inputs or environment, found before anything is sent anywhere.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// An input has a value that cannot be used.
+    #[error("input `{input}`: {problem}")]
+    Invalid { input: &'static str, problem: String },
+    /// A required input has no value and no default applies.
+    #[error("input `{input}` is required: {hint}")]
+    Missing { input: &'static str, hint: &'static str },
+    /// The runner gave the step no way to request an ID token.
+    #[error(
+        "this job cannot request an OIDC ID token: ACTIONS_ID_TOKEN_REQUEST_URL and \
+         ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set. Enable ID tokens for the job: on GitHub add \
+         `permissions: id-token: write`; on Forgejo (v15+) add `enable-openid-connect: true` to the \
+         workflow or job (not available to pull requests from forks); Gitea has no released Actions OIDC \
+         issuer yet. Or pass a token you obtained elsewhere in the `jwt` input"
+    )]
+    NoIdToken,
+    /// The `secrets` input does not parse.
+    #[error("input `secrets`: {0}")]
+    Secrets(#[from] spec::SpecError),
+}
+
+/// The runner-provided variables the step reads (not inputs).
+/// envy matches lower-cased variable names to these fields.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RunnerVars {
+    github_actions: Option<String>,
+    github_repository: Option<String>,
+    gitea_repository: Option<String>,
+    forgejo_repository: Option<String>,
+    github_ref: Option<String>,
+    github_sha: Option<String>,
+    github_workflow: Option<String>,
+    github_event_name: Option<String>,
+    github_run_id: Option<String>,
+    github_actor: Option<String>,
+    github_server_url: Option<String>,
+    github_env: Option<PathBuf>,
+    github_output: Option<PathBuf>,
+    github_state: Option<PathBuf>,
+    github_step_summary: Option<PathBuf>,
+    runner_debug: Option<String>,
+    actions_id_token_request_url: Option<String>,
+    actions_id_token_request_token: Option<String>,
+    vault_addr: Option<String>,
+}
+
+/// What the job is, as far as claims and defaults are concerned. Filled from `GITHUB_*` in CI and from the
+/// local git checkout (or flags) in a dry run.
+#[derive(Debug, Clone, Default)]
+pub struct JobContext {
+    pub repository: Option<String>,
+    pub git_ref: Option<String>,
+    pub sha: Option<String>,
+    pub workflow: Option<String>,
+    pub event_name: Option<String>,
+    pub run_id: Option<String>,
+    pub actor: Option<String>,
+    pub server_url: Option<String>,
+}
+
+impl JobContext {
+    /// Fills the fields `self` lacks from `other`.
+    pub fn or(self, other: Self) -> Self {
+        Self {
+            repository: self.repository.or(other.repository),
+            git_ref: self.git_ref.or(other.git_ref),
+            sha: self.sha.or(other.sha),
+            workflow: self.workflow.or(other.workflow),
+            event_name: self.event_name.or(other.event_name),
+            run_id: self.run_id.or(other.run_id),
+            actor: self.actor.or(other.actor),
+            server_url: self.server_url.or(other.server_url),
+        }
+    }
+}
+
+/// Where the JWT presented to Vault comes from.
+pub enum JwtSource {
+    /// The `jwt` input.
+    Given(SecretString),
+    /// The runner's ID-token endpoint.
+    Oidc { request_url: Url, request_token: SecretString },
+    /// A fake token minted locally (dry run).
+    Fake,
+}
+
+/// Everything the main step needs, validated.
+pub struct Config {
+    pub dry_run: bool,
+    pub in_ci: bool,
+    pub debug: bool,
+    pub addr: Url,
+    /// True when `addr` came from no input at all (dry run placeholder).
+    pub addr_is_placeholder: bool,
+    pub namespace: Option<String>,
+    pub app: String,
+    pub role: String,
+    pub mount: String,
+    pub audience: String,
+    pub jwt: JwtSource,
+    pub secrets: Vec<Request>,
+    pub naming: Naming,
+    pub export_token: bool,
+    pub export_env: bool,
+    pub revoke: bool,
+    pub ignore_not_found: bool,
+    pub min_lease_ttl: Option<Duration>,
+    pub tofu_skip_child_token: bool,
+    pub bao_env: bool,
+    pub timeout: Duration,
+    pub files: FileCommands,
+    pub job: JobContext,
+}
+
+const DEFAULT_MOUNT: &str = "jwt";
+const DEFAULT_AUDIENCE: &str = "vault";
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+const DRY_RUN_ADDR: &str = "https://vault.example.org";
+
+impl Config {
+    /// Builds the config from the process environment and the CLI's flags (flags win over `INPUT_*`, and
+    /// `job` flags over `GITHUB_*`). `local` is asked for the job's context only in a dry run outside CI.
+    pub fn from_env(
+        env: &[(String, String)],
+        flags: Inputs,
+        job: JobContext,
+        local: impl FnOnce() -> JobContext,
+    ) -> Result<Self, ConfigError> {
+        let inputs = merge(flags, read_inputs(env));
+        let vars: RunnerVars = envy::from_iter(env.iter().cloned()).unwrap_or_default();
+        Self::build(inputs, vars, job, local)
+    }
+
+    fn build(
+        inputs: Inputs,
+        vars: RunnerVars,
+        job: JobContext,
+        local: impl FnOnce() -> JobContext,
+    ) -> Result<Self, ConfigError> {
+        let dry_run = flag("dry-run", inputs.dry_run.as_deref(), false)?;
+        let in_ci = vars.github_actions.as_deref() == Some("true");
+        let mut job = job.or(job_context(&vars));
+        if dry_run && !in_ci {
+            job = job.or(local());
+        }
+        let (addr, addr_is_placeholder) = addr(inputs.url.as_deref(), vars.vault_addr.as_deref(), dry_run)?;
+        let app = app(inputs.app.as_deref(), job.repository.as_deref())?;
+        let role = inputs.role.clone().unwrap_or_else(|| format!("gitea_cicd_{app}"));
+        let mount = mount(inputs.mount.as_deref())?;
+        let audience = inputs.audience.clone().unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
+        let secrets = spec::parse(inputs.secrets.as_deref().unwrap_or(""))?;
+        Ok(Self {
+            dry_run,
+            in_ci,
+            debug: vars.runner_debug.as_deref() == Some("1"),
+            jwt: jwt_source(&inputs, &vars, dry_run)?,
+            addr,
+            addr_is_placeholder,
+            namespace: inputs.namespace.clone(),
+            app,
+            role,
+            mount,
+            audience,
+            secrets,
+            naming: naming(inputs.naming.as_deref())?,
+            export_token: flag("export-token", inputs.export_token.as_deref(), true)?,
+            export_env: flag("export-env", inputs.export_env.as_deref(), true)?,
+            revoke: flag("revoke", inputs.revoke.as_deref(), true)?,
+            ignore_not_found: flag("ignore-not-found", inputs.ignore_not_found.as_deref(), false)?,
+            min_lease_ttl: inputs.min_lease_ttl.as_deref().map(|v| duration("min-lease-ttl", v)).transpose()?,
+            tofu_skip_child_token: flag("tofu-skip-child-token", inputs.tofu_skip_child_token.as_deref(), false)?,
+            bao_env: flag("bao-env", inputs.bao_env.as_deref(), false)?,
+            timeout: inputs.timeout.as_deref().map(|v| duration("timeout", v)).transpose()?.unwrap_or(DEFAULT_TIMEOUT),
+            files: FileCommands {
+                env: vars.github_env,
+                output: vars.github_output,
+                state: vars.github_state,
+                summary: vars.github_step_summary,
+            },
+            job,
+        })
+    }
+}
+
+/// Reads `INPUT_*` with act's naming (`INPUT_EXPORT-TOKEN`); an empty value counts as unset, since runners
+/// pass every declared input, empty when the workflow gave none.
+pub fn read_inputs(env: &[(String, String)]) -> Inputs {
+    let pairs = env.iter().filter(|(_, v)| !v.trim().is_empty()).cloned();
+    envy::prefixed("INPUT_").from_iter(pairs).unwrap_or_default()
+}
+
+/// Overlays `top` on `base`, field by field.
+fn merge(top: Inputs, base: Inputs) -> Inputs {
+    let as_map = |inputs: &Inputs| -> HashMap<String, serde_json::Value> {
+        serde_json::to_value(inputs).ok().and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default()
+    };
+    let mut merged = as_map(&base);
+    merged.extend(as_map(&top));
+    serde_json::to_value(merged).ok().and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default()
+}
+
+/// The job context the runner's `GITHUB_*` variables describe.
+pub fn job_from_env(env: &[(String, String)]) -> JobContext {
+    job_context(&envy::from_iter(env.iter().cloned()).unwrap_or_default())
+}
+
+fn job_context(vars: &RunnerVars) -> JobContext {
+    JobContext {
+        repository: vars
+            .github_repository
+            .clone()
+            .or_else(|| vars.gitea_repository.clone())
+            .or_else(|| vars.forgejo_repository.clone()),
+        git_ref: vars.github_ref.clone(),
+        sha: vars.github_sha.clone(),
+        workflow: vars.github_workflow.clone(),
+        event_name: vars.github_event_name.clone(),
+        run_id: vars.github_run_id.clone(),
+        actor: vars.github_actor.clone(),
+        server_url: vars.github_server_url.clone(),
+    }
+}
+
+fn addr(input: Option<&str>, env: Option<&str>, dry_run: bool) -> Result<(Url, bool), ConfigError> {
+    let (raw, placeholder) = match (input, env.filter(|v| !v.is_empty())) {
+        (Some(v), _) | (None, Some(v)) => (v, false),
+        (None, None) if dry_run => (DRY_RUN_ADDR, true),
+        (None, None) => {
+            return Err(ConfigError::Missing {
+                input: "url",
+                hint: "set `url: https://vault.example.org` in the step's `with:` or VAULT_ADDR in the job's env",
+            });
+        }
+    };
+    let invalid = |problem: String| ConfigError::Invalid { input: "url", problem };
+    let url = Url::parse(raw.trim()).map_err(|e| invalid(format!("`{raw}` is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid(format!("`{raw}` must be an http:// or https:// address with a host")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(format!("`{raw}` must not carry a query or fragment")));
+    }
+    Ok((url, placeholder))
+}
+
+fn app(input: Option<&str>, repository: Option<&str>) -> Result<String, ConfigError> {
+    let from_repo = || repository.and_then(|r| r.rsplit('/').next()).filter(|s| !s.is_empty());
+    let app = input.or_else(from_repo).ok_or(ConfigError::Missing {
+        input: "app",
+        hint: "no repository name to default to (GITHUB_REPOSITORY is unset); set `app: <your app slug>`",
+    })?;
+    if app.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        Ok(app.to_owned())
+    } else {
+        Err(ConfigError::Invalid {
+            input: "app",
+            problem: format!("`{app}` may only contain letters, digits, `-`, `_` and `.`"),
+        })
+    }
+}
+
+fn mount(input: Option<&str>) -> Result<String, ConfigError> {
+    let mount = input.unwrap_or(DEFAULT_MOUNT).trim_matches('/');
+    let valid = !mount.is_empty()
+        && mount.split('/').all(|s| !s.is_empty() && s != ".." && s != ".")
+        && mount.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+    if valid {
+        Ok(mount.to_owned())
+    } else {
+        Err(ConfigError::Invalid {
+            input: "mount",
+            problem: format!("`{mount}` is not an auth mount path like `jwt` or `gitea/jwt`"),
+        })
+    }
+}
+
+fn naming(input: Option<&str>) -> Result<Naming, ConfigError> {
+    input.map_or(Ok(Naming::Default), |v| {
+        v.parse().map_err(|e| ConfigError::Invalid { input: "naming", problem: format!("{e}") })
+    })
+}
+
+fn jwt_source(inputs: &Inputs, vars: &RunnerVars, dry_run: bool) -> Result<JwtSource, ConfigError> {
+    if let Some(jwt) = &inputs.jwt {
+        return Ok(JwtSource::Given(SecretString::from(jwt.trim().to_owned())));
+    }
+    if dry_run {
+        return Ok(JwtSource::Fake);
+    }
+    match (&vars.actions_id_token_request_url, &vars.actions_id_token_request_token) {
+        (Some(url), Some(token)) if !url.is_empty() && !token.is_empty() => Ok(JwtSource::Oidc {
+            request_url: Url::parse(url).map_err(|e| ConfigError::Invalid {
+                input: "ACTIONS_ID_TOKEN_REQUEST_URL (set by the runner)",
+                problem: format!("not a URL ({e})"),
+            })?,
+            request_token: SecretString::from(token.clone()),
+        }),
+        _ => Err(ConfigError::NoIdToken),
+    }
+}
+
+/// Parses a boolean input the way YAML authors write them.
+pub fn flag(input: &'static str, value: Option<&str>, default: bool) -> Result<bool, ConfigError> {
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None => Ok(default),
+        Some("true" | "yes" | "on" | "1") => Ok(true),
+        Some("false" | "no" | "off" | "0") => Ok(false),
+        Some(other) => Err(ConfigError::Invalid { input, problem: format!("expected true or false, got `{other}`") }),
+    }
+}
+
+/// Parses `90`, `90s`, `15m`, `1h 30m`: a bare number is seconds, as in Vault's TTL fields.
+pub fn duration(input: &'static str, value: &str) -> Result<Duration, ConfigError> {
+    let value = value.trim();
+    value
+        .parse::<u64>()
+        .map(Duration::from_secs)
+        .or_else(|_| humantime::parse_duration(value))
+        .map_err(|_| ConfigError::Invalid { input, problem: format!("expected a duration like 90s, 15m or 1h, got `{value}`") })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn ci(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut base = env(&[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_REPOSITORY", "arcodange/webapp"),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://forge.example/idtoken?placeholder=true"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token"),
+            ("INPUT_URL", "https://vault.example.org"),
+        ]);
+        base.extend(env(extra));
+        base
+    }
+
+    fn load(pairs: Vec<(String, String)>, flags: Inputs) -> Result<Config, ConfigError> {
+        Config::from_env(&pairs, flags, JobContext::default(), || panic!("git is only asked in a local dry run"))
+    }
+
+    fn err(pairs: Vec<(String, String)>) -> String {
+        match load(pairs.clone(), Inputs::default()) {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_lab_naming() {
+        let config = load(ci(&[]), Inputs::default()).unwrap();
+        assert_eq!(config.app, "webapp");
+        assert_eq!(config.role, "gitea_cicd_webapp");
+        assert_eq!(config.mount, "jwt");
+        assert_eq!(config.audience, "vault");
+        assert!(config.export_token && config.export_env && config.revoke && !config.dry_run);
+        assert!(matches!(config.jwt, JwtSource::Oidc { .. }));
+    }
+
+    #[test]
+    fn hyphenated_inputs_use_acts_naming_and_empty_means_unset() {
+        let config =
+            load(ci(&[("INPUT_EXPORT-TOKEN", "false"), ("INPUT_APP", ""), ("INPUT_ROLE", " ")]), Inputs::default()).unwrap();
+        assert!(!config.export_token);
+        assert_eq!(config.app, "webapp");
+    }
+
+    #[test]
+    fn flags_win_over_inputs() {
+        let flags = Inputs { app: Some("other".into()), ..Inputs::default() };
+        let config = load(ci(&[("INPUT_APP", "webapp")]), flags).unwrap();
+        assert_eq!(config.role, "gitea_cicd_other");
+    }
+
+    #[test]
+    fn url_falls_back_to_vault_addr_and_is_required() {
+        let mut pairs = ci(&[("VAULT_ADDR", "http://127.0.0.1:8200")]);
+        pairs.retain(|(k, _)| k != "INPUT_URL");
+        assert_eq!(load(pairs.clone(), Inputs::default()).unwrap().addr.as_str(), "http://127.0.0.1:8200/");
+        pairs.retain(|(k, _)| k != "VAULT_ADDR");
+        assert!(err(pairs).contains("input `url` is required"));
+        assert!(err(ci(&[("INPUT_URL", "vault.example.org")])).contains("input `url`"));
+        assert!(err(ci(&[("INPUT_URL", "ftp://vault")])).contains("http:// or https://"));
+    }
+
+    #[test]
+    fn bad_values_name_their_input() {
+        assert!(err(ci(&[("INPUT_REVOKE", "maybe")])).starts_with("input `revoke`: expected true or false"));
+        assert!(err(ci(&[("INPUT_TIMEOUT", "soon")])).starts_with("input `timeout`"));
+        assert!(err(ci(&[("INPUT_APP", "web app")])).starts_with("input `app`"));
+        assert!(err(ci(&[("INPUT_MOUNT", "../sys")])).starts_with("input `mount`"));
+        assert!(err(ci(&[("INPUT_NAMING", "shouty")])).starts_with("input `naming`"));
+        assert!(err(ci(&[("INPUT_SECRETS", "kvv2/x")])).starts_with("input `secrets`: secrets input, line 1"));
+    }
+
+    #[test]
+    fn missing_id_token_env_explains_every_forge() {
+        let mut pairs = ci(&[]);
+        pairs.retain(|(k, _)| !k.starts_with("ACTIONS_ID_TOKEN"));
+        let message = err(pairs.clone());
+        for needle in ["id-token: write", "enable-openid-connect: true", "Gitea", "`jwt` input"] {
+            assert!(message.contains(needle), "{needle} missing from {message}");
+        }
+        pairs.push(("INPUT_JWT".into(), "a.b.c".into()));
+        assert!(matches!(load(pairs.clone(), Inputs::default()).unwrap().jwt, JwtSource::Given(_)));
+    }
+
+    #[test]
+    fn dry_run_needs_nothing() {
+        let flags = Inputs { dry_run: Some("true".into()), app: Some("webapp".into()), ..Inputs::default() };
+        let local = || JobContext { repository: Some("arcodange/from-git".into()), ..JobContext::default() };
+        let config = Config::from_env(&[], flags, JobContext::default(), local).unwrap();
+        assert!(config.dry_run && config.addr_is_placeholder && !config.in_ci);
+        assert_eq!(config.job.repository.as_deref(), Some("arcodange/from-git"));
+        assert!(matches!(config.jwt, JwtSource::Fake));
+    }
+
+    #[test]
+    fn durations_accept_vault_style_values() {
+        assert_eq!(duration("timeout", "90").unwrap(), Duration::from_secs(90));
+        assert_eq!(duration("timeout", "15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(duration("timeout", "1h 30m").unwrap(), Duration::from_secs(5400));
+    }
+}

@@ -1,0 +1,162 @@
+//! What the step hands to later steps: env vars, outputs, and the masks that must precede them.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::config::Config;
+use crate::fetch::Fetched;
+use crate::mask;
+use crate::runner::{self, FileCommands, Log, MaskOutcome};
+use crate::vault::Login;
+
+/// One exported value and whether it must be masked.
+struct Entry {
+    name: String,
+    value: String,
+    secret: bool,
+}
+
+/// Everything the step will write, assembled before anything is written.
+pub struct Exports {
+    env: Vec<Entry>,
+    outputs: Vec<Entry>,
+}
+
+impl Exports {
+    /// Assembles the env vars and outputs of a successful run.
+    pub fn build(config: &Config, login: &Login, fetched: &Fetched, now: OffsetDateTime) -> Self {
+        let token = login.token.expose_secret();
+        let mut env = vec![plain("VAULT_ADDR", config.addr.as_str().trim_end_matches('/'))];
+        if config.export_token {
+            env.push(secret("VAULT_TOKEN", token));
+        }
+        if let Some(namespace) = &config.namespace {
+            env.push(plain("VAULT_NAMESPACE", namespace));
+        }
+        if config.bao_env {
+            let mirrors: Vec<Entry> = env
+                .iter()
+                .map(|e| Entry { name: e.name.replacen("VAULT_", "BAO_", 1), value: e.value.clone(), secret: e.secret })
+                .collect();
+            env.extend(mirrors);
+        }
+        if config.tofu_skip_child_token {
+            env.push(plain("TERRAFORM_VAULT_SKIP_CHILD_TOKEN", "true"));
+        }
+        let mut outputs = vec![
+            plain("token-accessor", &login.accessor),
+            plain("policies", &login.policies.join(",")),
+            plain("expires-at", &expires_at(now, login.lease_duration)),
+        ];
+        for s in &fetched.secrets {
+            let value = s.value.expose_secret();
+            if config.export_env {
+                env.push(secret(&s.name, value));
+            }
+            outputs.push(secret(&s.name, value));
+        }
+        Self { env, outputs }
+    }
+
+    /// Masks every secret value, in all its forms, before anything else could print it.
+    pub fn mask<W: Write>(&self, log: &mut Log<W>) -> io::Result<()> {
+        let mut warned = std::collections::BTreeSet::new();
+        for entry in self.env.iter().chain(&self.outputs).filter(|e| e.secret) {
+            let plan = mask::mask_forms(&entry.value);
+            let mut unmasked = plan.too_short;
+            for form in &plan.masks {
+                match log.mask(form) {
+                    MaskOutcome::WriteFailed => return Err(io::Error::other("writing ::add-mask:: to stdout failed")),
+                    outcome => unmasked |= outcome != MaskOutcome::Masked,
+                }
+            }
+            if unmasked && warned.insert(&entry.name) {
+                log.warning(&format!(
+                    "`{}` (or a line of it) is too short or too unusual to mask reliably; it may show in the log",
+                    entry.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the env vars and outputs, each file in one write.
+    /// Every entry is rendered (and so validated) before the first byte is written.
+    pub fn write(&self, files: &FileCommands) -> anyhow::Result<()> {
+        let env = render(&self.env)?;
+        let outputs = render(&self.outputs)?;
+        if let Some(path) = &files.env {
+            runner::append(path, &env)?;
+        }
+        if let Some(path) = &files.output {
+            runner::append(path, &outputs)?;
+        }
+        Ok(())
+    }
+
+    /// One line for the log: the names, never the values.
+    pub fn describe(&self) -> String {
+        let names = |entries: &[Entry]| entries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ");
+        format!("Exported env: {}. Outputs: {}.", names(&self.env), names(&self.outputs))
+    }
+}
+
+fn plain(name: &str, value: &str) -> Entry {
+    Entry { name: name.to_owned(), value: value.to_owned(), secret: false }
+}
+
+fn secret(name: &str, value: &str) -> Entry {
+    Entry { name: name.to_owned(), value: value.to_owned(), secret: true }
+}
+
+fn render(entries: &[Entry]) -> Result<String, runner::FileCommandError> {
+    let pairs: Vec<(&str, &str)> = entries.iter().map(|e| (e.name.as_str(), e.value.as_str())).collect();
+    runner::render_entries(&pairs)
+}
+
+/// RFC 3339 time at which the token stops working.
+pub fn expires_at(now: OffsetDateTime, lease_seconds: u64) -> String {
+    let at = now + Duration::from_secs(lease_seconds);
+    at.replace_nanosecond(0).unwrap_or(at).format(&Rfc3339).unwrap_or_default()
+}
+
+/// Lease warnings: a lease that outlives the token dies early; one shorter than `min-lease-ttl` may expire
+/// mid-job.
+pub fn warnings(config: &Config, login: &Login, fetched: &Fetched) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for secret in &fetched.secrets {
+        let Some(lease) = &secret.lease else { continue };
+        if !seen.insert(&secret.source.path) {
+            continue;
+        }
+        let path = &secret.source.path;
+        if lease.duration > login.lease_duration {
+            warnings.push(format!(
+                "the lease of `{path}` ({}) outlives the Vault token ({}): it is revoked with the token, earlier than \
+                 its TTL says",
+                human(lease.duration),
+                human(login.lease_duration),
+            ));
+        }
+        if let Some(min) = config.min_lease_ttl.filter(|min| Duration::from_secs(lease.duration) < *min) {
+            warnings.push(format!(
+                "the lease of `{path}` lasts {}, less than `min-lease-ttl` ({}): raise the database role's default_ttl",
+                human(lease.duration),
+                humantime::format_duration(min),
+            ));
+        }
+    }
+    for skipped in &fetched.skipped {
+        warnings.push(format!("skipped {skipped} (ignore-not-found: true)"));
+    }
+    warnings
+}
+
+fn human(seconds: u64) -> String {
+    humantime::format_duration(Duration::from_secs(seconds)).to_string()
+}

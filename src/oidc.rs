@@ -1,0 +1,162 @@
+//! Requesting the job's OIDC ID token from the runner (the contract GitHub, Forgejo and Gitea share).
+
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+/// Why no ID token could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum OidcError {
+    #[error("cannot reach the runner's ID-token endpoint ({host}): {detail}")]
+    Transport { host: String, detail: String },
+    #[error(
+        "the forge refused the ID-token request with {status}: {body}. The job may lack the permission to \
+         request ID tokens (GitHub: `permissions: id-token: write`; Forgejo: `enable-openid-connect: true`), \
+         or the job has already finished"
+    )]
+    Refused { status: u16, body: String },
+    #[error("the forge's ID-token endpoint failed with {status}: {body}")]
+    Failed { status: u16, body: String },
+    #[error("the forge's ID-token answer has no `value` field with a token ({0})")]
+    NoValue(String),
+}
+
+impl OidcError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Transport { .. } => true,
+            Self::Failed { status, .. } => matches!(status, 429 | 502 | 503 | 504),
+            Self::Refused { .. } | Self::NoValue(_) => false,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    value: Option<SecretString>,
+}
+
+/// The request URL with `audience` added as one more query pair: the forges hand out URLs with and without
+/// a query (`?api-version=2.0`, `?placeholder=true`, a bare trailing `?`), so string concatenation breaks.
+pub fn request_url(base: &Url, audience: &str) -> Url {
+    let mut url = base.clone();
+    if url.query() == Some("") {
+        url.set_query(None);
+    }
+    url.query_pairs_mut().append_pair("audience", audience);
+    url
+}
+
+/// GET the token, retrying what a runner's endpoint fails transiently with, as @actions/core does.
+pub async fn fetch(
+    http: &reqwest::Client,
+    base: &Url,
+    request_token: &SecretString,
+    audience: &str,
+    on_retry: impl Fn(&OidcError, Duration),
+) -> Result<SecretString, OidcError> {
+    let url = request_url(base, audience);
+    let attempt = || fetch_once(http, &url, request_token);
+    let backoff = ExponentialBuilder::default().with_jitter().with_max_times(4);
+    attempt.retry(backoff).sleep(tokio::time::sleep).when(OidcError::is_retryable).notify(on_retry).await
+}
+
+async fn fetch_once(http: &reqwest::Client, url: &Url, request_token: &SecretString) -> Result<SecretString, OidcError> {
+    let host = url.host_str().unwrap_or_default().to_owned();
+    let transport = |e: reqwest::Error| OidcError::Transport { host: host.clone(), detail: e.without_url().to_string() };
+    let response = http
+        .get(url.clone())
+        .bearer_auth(request_token.expose_secret())
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .map_err(transport)?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await.map_err(transport)?;
+    if !(200..300).contains(&status) {
+        let body = excerpt(&body);
+        return Err(if matches!(status, 401 | 403) { OidcError::Refused { status, body } } else { OidcError::Failed { status, body } });
+    }
+    let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|e| OidcError::NoValue(e.to_string()))?;
+    match answer.value {
+        Some(token) if !token.expose_secret().trim().is_empty() => Ok(token),
+        _ => Err(OidcError::NoValue("empty or missing".into())),
+    }
+}
+
+/// Error bodies of the forges are short plain text; keep them short in our message too.
+fn excerpt(body: &[u8]) -> String {
+    let text: String = String::from_utf8_lossy(body).split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() { "(empty body)".into() } else { text.chars().take(200).collect() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::{header, method, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    #[test]
+    fn audience_is_one_more_query_pair() {
+        let cases = [
+            ("https://f/_apis/idtoken?placeholder=true", "https://f/_apis/idtoken?placeholder=true&audience=vault"),
+            ("https://t/token?api-version=2.0", "https://t/token?api-version=2.0&audience=vault"),
+            ("https://g/api/actions/oidc/token?", "https://g/api/actions/oidc/token?audience=vault"),
+            ("https://g/api/actions/oidc/token", "https://g/api/actions/oidc/token?audience=vault"),
+        ];
+        for (base, expected) in cases {
+            assert_eq!(request_url(&Url::parse(base).unwrap(), "vault").as_str(), expected);
+        }
+        let odd = request_url(&Url::parse("https://g/t").unwrap(), "https://vault.example/ a&b");
+        assert_eq!(odd.query_pairs().next().unwrap().1, "https://vault.example/ a&b");
+    }
+
+    async fn server(status: u16, body: &str) -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(header("authorization", "Bearer request-token"))
+            .and(query_param("audience", "vault"))
+            .respond_with(ResponseTemplate::new(status).set_body_string(body))
+            .mount(&server)
+            .await;
+        server
+    }
+
+    async fn get(server: &MockServer) -> Result<SecretString, OidcError> {
+        let url = Url::parse(&format!("{}/idtoken?placeholder=true", server.uri())).unwrap();
+        fetch(&reqwest::Client::new(), &url, &SecretString::from("request-token"), "vault", |_, _| {}).await
+    }
+
+    #[tokio::test]
+    async fn refusals_are_not_retried_and_explain_permissions() {
+        let server = server(403, "missing scp generate_id_token").await;
+        let err = get(&server).await.unwrap_err();
+        assert!(err.to_string().contains("missing scp generate_id_token"));
+        assert!(err.to_string().contains("enable-openid-connect"));
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn answers_without_a_value_are_errors() {
+        for body in [r#"{"value":""}"#, r#"{"count":1}"#, "<html>"] {
+            assert!(matches!(get(&server(200, body).await).await, Err(OidcError::NoValue(_))), "{body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_gateway_is_retried() {
+        let server = server(502, "").await;
+        let retries = std::sync::atomic::AtomicUsize::new(0);
+        let url = Url::parse(&format!("{}/t", server.uri())).unwrap();
+        let token = SecretString::from("request-token");
+        let result = fetch(&reqwest::Client::new(), &url, &token, "vault", |_, _| {
+            retries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        })
+        .await;
+        assert!(matches!(result, Err(OidcError::Failed { status: 502, .. })));
+        assert_eq!(retries.into_inner(), 4);
+    }
+}

@@ -1,0 +1,122 @@
+//! The main step: ID token -> login -> reads -> masks -> exports, all or nothing.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use secrecy::{ExposeSecret, SecretString};
+use time::OffsetDateTime;
+
+use crate::claims::Claims;
+use crate::config::{Config, JwtSource};
+use crate::exports::{self, Exports};
+use crate::fetch::{self, Fetched};
+use crate::runner::Log;
+use crate::vault::{self, Login, RetryNotice, Vault};
+use crate::{diagnose, oidc, summary};
+
+/// Revoking after a failure gets its own small budget: the step's deadline may be what just ran out.
+const CLEANUP_BUDGET: Duration = Duration::from_secs(10);
+
+/// Runs the main step against Vault. On error nothing has been exported and the token is revoked.
+pub async fn run<W: Write>(config: &Config, log: &mut Log<W>) -> Result<()> {
+    let http = Vault::http_client(config.timeout).context("setting up the HTTP client")?;
+    let jwt = id_token(config, &http, log).await?;
+    let claims = Claims::peek(jwt.expose_secret())
+        .map_err(|e| anyhow::anyhow!("input `jwt`: not a JWT: {e}"))?;
+    let now = OffsetDateTime::now_utc();
+    log.debug(&format!("ID token claims: {}", claims.summary(now.unix_timestamp())));
+    let vault = Vault::new(http, config.addr.clone(), config.namespace.clone(), config.timeout, retry_notice());
+    let login = vault::login(&vault, &config.mount, &config.role, &jwt)
+        .await
+        .map_err(|e| diagnose::login_failed(e, config, &claims, now))?;
+    mask_token(log, login.token.expose_secret())?;
+    log.info(&format!(
+        "Logged in to {} as role `{}` (policies: {}); the token expires in {}",
+        config.addr,
+        config.role,
+        login.policies.join(", "),
+        humantime::format_duration(Duration::from_secs(login.lease_duration)),
+    ));
+    save_state(config, &login).context("writing the post step's state (GITHUB_STATE)")?;
+    match export(config, &vault, &login, log, now).await {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            revoke_after_failure(&vault, &login.token, log).await;
+            Err(error)
+        }
+    }
+}
+
+/// The JWT to present: the `jwt` input, or a fresh ID token from the runner.
+async fn id_token<W: Write>(config: &Config, http: &reqwest::Client, log: &mut Log<W>) -> Result<SecretString> {
+    let jwt = match &config.jwt {
+        JwtSource::Given(jwt) => jwt.clone(),
+        JwtSource::Oidc { request_url, request_token } => {
+            let notice = |e: &oidc::OidcError, wait: Duration| println!("Retrying the ID-token request in {wait:.1?}: {e}");
+            oidc::fetch(http, request_url, request_token, &config.audience, notice)
+                .await
+                .context("requesting the job's OIDC ID token")?
+        }
+        JwtSource::Fake => anyhow::bail!("a fake token cannot log in; drop `dry-run` or sign it (see `vault-login fake-token`)"),
+    };
+    mask_token(log, jwt.expose_secret())?;
+    Ok(jwt)
+}
+
+/// Tokens are single-line and long; a token that cannot be masked is not one to use.
+fn mask_token<W: Write>(log: &mut Log<W>, token: &str) -> Result<()> {
+    match log.mask(token) {
+        outcome if outcome.is_emitted() => Ok(()),
+        _ => anyhow::bail!("refusing a token that cannot be masked (blank, multi-line or under 3 characters)"),
+    }
+}
+
+fn retry_notice() -> RetryNotice {
+    Arc::new(|error, wait| println!("Retrying in {wait:.1?}: {error}"))
+}
+
+/// Saved at once, so that even a step killed halfway leaves the post step what it needs to revoke.
+fn save_state(config: &Config, login: &Login) -> Result<()> {
+    let mut entries = vec![("vault_addr", config.addr.as_str().to_owned())];
+    if let Some(namespace) = &config.namespace {
+        entries.push(("vault_namespace", namespace.clone()));
+    }
+    if config.revoke {
+        entries.push(("vault_token", login.token.expose_secret().to_owned()));
+    }
+    let pairs: Vec<(&str, &str)> = entries.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    config.files.write_state(&pairs)?;
+    Ok(())
+}
+
+async fn export<W: Write>(config: &Config, vault: &Vault, login: &Login, log: &mut Log<W>, now: OffsetDateTime) -> Result<()> {
+    let fetched = if config.secrets.is_empty() {
+        Fetched { secrets: Vec::new(), skipped: Vec::new() }
+    } else {
+        fetch::fetch(vault, &login.token, &config.secrets, config.naming, config.ignore_not_found, &login.policies).await?
+    };
+    let exports = Exports::build(config, login, &fetched, now);
+    exports.mask(log)?;
+    for warning in exports::warnings(config, login, &fetched) {
+        log.warning(&warning);
+    }
+    exports.write(&config.files).context("writing the exports (GITHUB_ENV / GITHUB_OUTPUT)")?;
+    config
+        .files
+        .write_summary(&summary::render(config, login, &fetched, now))
+        .context("writing the step summary (GITHUB_STEP_SUMMARY)")?;
+    log.info(&exports.describe());
+    Ok(())
+}
+
+async fn revoke_after_failure<W: Write>(vault: &Vault, token: &SecretString, log: &mut Log<W>) {
+    match vault::revoke_self(&vault.with_budget(CLEANUP_BUDGET), token).await {
+        Ok(()) => log.info("Nothing was exported; the Vault token was revoked."),
+        Err(e) => log.warning(&format!(
+            "Nothing was exported, but revoking the Vault token failed ({e}); the post step will try again, \
+             and the token expires with its TTL regardless"
+        )),
+    }
+}

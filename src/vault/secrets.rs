@@ -1,0 +1,136 @@
+//! Reading secrets: which engine serves a path, and what it holds.
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::{Vault, VaultError};
+
+/// The secrets engine mounted above a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// The mount's path with a trailing `/`, e.g. `kvv2/`.
+    pub path: String,
+    /// The engine, e.g. `kv` or `database`.
+    pub kind: String,
+    /// 1 or 2 for KV mounts.
+    pub kv_version: Option<u8>,
+}
+
+impl Mount {
+    /// The API path that reads `path` on this mount: KV v2 keeps its data under `data/`, users need not.
+    pub fn api_path(&self, path: &str) -> String {
+        match (self.kv_version, path.strip_prefix(&self.path)) {
+            (Some(2), Some(rest)) if !rest.starts_with("data/") => format!("{}data/{rest}", self.path),
+            _ => path.to_owned(),
+        }
+    }
+}
+
+/// The lease that came with a dynamic secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// Not a credential, but only useful to someone with rights on `sys/leases`: logged in debug mode only.
+    pub id: String,
+    pub duration: u64,
+    pub renewable: bool,
+}
+
+/// One read's result. No `Debug`: it holds secret values.
+pub struct SecretData {
+    pub data: Map<String, Value>,
+    pub lease: Option<Lease>,
+    /// The KV v2 version that was read.
+    pub version: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct MountAnswer {
+    data: MountData,
+}
+
+#[derive(Deserialize)]
+struct MountData {
+    path: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    options: Option<Map<String, Value>>,
+}
+
+/// `GET sys/internal/ui/mounts/<path>`: readable with the default policy for any path the token can use.
+pub async fn mount_of(vault: &Vault, token: &SecretString, path: &str) -> Result<Option<Mount>, VaultError> {
+    let api = format!("sys/internal/ui/mounts/{path}");
+    let Some(answer) = vault.get(&api, token).await? else { return Ok(None) };
+    let parsed: MountAnswer = serde_json::from_value(answer)
+        .map_err(|e| VaultError::Decode { method: "GET".into(), path: api, detail: e.to_string() })?;
+    let kv_version = parsed
+        .data
+        .options
+        .as_ref()
+        .and_then(|o| o.get("version"))
+        .and_then(Value::as_str)
+        .and_then(|v| v.parse().ok())
+        .or((parsed.data.kind == "kv").then_some(1));
+    let mut mount_path = parsed.data.path;
+    if !mount_path.ends_with('/') {
+        mount_path.push('/');
+    }
+    Ok(Some(Mount { path: mount_path, kind: parsed.data.kind, kv_version }))
+}
+
+/// Reads `api_path` (as given by [`Mount::api_path`]); `Ok(None)` when nothing is there.
+pub async fn read(
+    vault: &Vault,
+    token: &SecretString,
+    mount: &Mount,
+    api_path: &str,
+    version: Option<u64>,
+) -> Result<Option<SecretData>, VaultError> {
+    let request = match version {
+        Some(v) => format!("{api_path}?version={v}"),
+        None => api_path.to_owned(),
+    };
+    let Some(answer) = vault.get(&request, token).await? else { return Ok(None) };
+    let decode = |detail: &str| VaultError::Decode { method: "GET".into(), path: request.clone(), detail: detail.into() };
+    let lease = lease(&answer);
+    let data = answer.get("data").cloned().unwrap_or(Value::Null);
+    if mount.kv_version == Some(2) {
+        let inner = data.get("data").cloned().unwrap_or(Value::Null);
+        let read_version = data.pointer("/metadata/version").and_then(Value::as_u64);
+        return match inner {
+            Value::Object(map) => Ok(Some(SecretData { data: map, lease, version: read_version })),
+            Value::Null => Ok(None),
+            _ => Err(decode("`data.data` is not an object")),
+        };
+    }
+    match data {
+        Value::Object(map) => Ok(Some(SecretData { data: map, lease, version: None })),
+        _ => Err(decode("`data` is not an object")),
+    }
+}
+
+fn lease(answer: &Value) -> Option<Lease> {
+    let id = answer.get("lease_id").and_then(Value::as_str).unwrap_or("");
+    (!id.is_empty()).then(|| Lease {
+        id: id.to_owned(),
+        duration: answer.get("lease_duration").and_then(Value::as_u64).unwrap_or(0),
+        renewable: answer.get("renewable").and_then(Value::as_bool).unwrap_or(false),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kv2_paths_get_data_inserted_once() {
+        let kv2 = Mount { path: "kvv2/".into(), kind: "kv".into(), kv_version: Some(2) };
+        assert_eq!(kv2.api_path("kvv2/webapp/config"), "kvv2/data/webapp/config");
+        assert_eq!(kv2.api_path("kvv2/data/webapp/config"), "kvv2/data/webapp/config");
+        let kv1 = Mount { path: "kv/".into(), kind: "kv".into(), kv_version: Some(1) };
+        assert_eq!(kv1.api_path("kv/webapp/flat"), "kv/webapp/flat");
+        let db = Mount { path: "postgres/".into(), kind: "database".into(), kv_version: None };
+        assert_eq!(db.api_path("postgres/creds/webapp"), "postgres/creds/webapp");
+    }
+}

@@ -1,0 +1,304 @@
+//! The forge, played by the harness: an OIDC issuer (discovery + JWKS, RS256 with a committed TEST-ONLY
+//! key) and the job's ID-token request endpoint, shaped like Forgejo's
+//! (`GET <base>/api/actions/_apis/pipelines/workflows/<run_id>/idtoken?placeholder=true&audience=<aud>`,
+//! `Authorization: Bearer <request token>` → `{"value": "<jwt>"}`).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Map, Value, json};
+use wiremock::matchers::{any, method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const KEY_PEM: &[u8] = include_bytes!("../fixtures/test-issuer-key.pem");
+const KID: &str = "vault-login-test-key-1";
+const TOKEN_PATH: &str = r"^/api/actions/_apis/pipelines/workflows/[^/]+/idtoken$";
+
+/// The claims of one job; `to_claims` turns them into a token payload. Defaults look like a push to
+/// `refs/heads/main` on Forgejo; `extra` (applied last) adds or replaces claims, `removed` drops them.
+#[derive(Clone, Debug)]
+pub struct JobClaims {
+    pub repository: String,
+    pub git_ref: String,
+    pub ref_type: String,
+    pub sha: String,
+    pub workflow: String,
+    pub event_name: String,
+    pub run_id: String,
+    pub run_number: String,
+    pub run_attempt: String,
+    pub actor: String,
+    /// `exp - iat` in seconds.
+    pub lifetime: i64,
+    /// `iat` (and `nbf`); `None` means "now" at signing time.
+    pub issued_at: Option<i64>,
+    pub extra: Map<String, Value>,
+    pub removed: Vec<String>,
+}
+
+impl JobClaims {
+    /// A push to `refs/heads/main` of `owner/repo`.
+    pub fn for_repository(repository: &str) -> JobClaims {
+        assert!(repository.contains('/'), "repository is owner/name, got {repository:?}");
+        JobClaims {
+            repository: repository.to_owned(),
+            git_ref: "refs/heads/main".into(),
+            ref_type: "branch".into(),
+            sha: "0123456789abcdef0123456789abcdef01234567".into(),
+            workflow: "deploy.yml".into(),
+            event_name: "push".into(),
+            run_id: "4242".into(),
+            run_number: "17".into(),
+            run_attempt: "1".into(),
+            actor: "alice".into(),
+            lifetime: 300,
+            issued_at: None,
+            extra: Map::new(),
+            removed: Vec::new(),
+        }
+    }
+
+    pub fn owner(&self) -> &str {
+        self.repository.split('/').next().unwrap_or_default()
+    }
+
+    /// Sets `ref` (and `ref_type` from its `refs/tags/` or `refs/heads/` prefix).
+    pub fn with_ref(mut self, git_ref: &str) -> Self {
+        self.git_ref = git_ref.to_owned();
+        self.ref_type = if git_ref.starts_with("refs/tags/") { "tag" } else { "branch" }.into();
+        self
+    }
+
+    /// Adds or replaces a claim (any claim, including `iss`, `aud`, `sub`, `exp`).
+    pub fn with_claim(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.extra.insert(name.to_owned(), value.into());
+        self
+    }
+
+    pub fn without_claim(mut self, name: &str) -> Self {
+        self.removed.push(name.to_owned());
+        self
+    }
+
+    /// Issued an hour ago, so expired well beyond Vault's leeway.
+    pub fn expired(mut self) -> Self {
+        self.issued_at = Some(super::now() - 3600);
+        self
+    }
+
+    /// The payload: standard claims for `iss`/`aud`, the job claims, then `extra` and `removed`.
+    pub fn to_claims(&self, iss: &str, aud: &str) -> Map<String, Value> {
+        let iat = self.issued_at.unwrap_or_else(super::now);
+        let sub = match self.event_name.as_str() {
+            "pull_request" => format!("repo:{}:pull_request", self.repository),
+            _ => format!("repo:{}:ref:{}", self.repository, self.git_ref),
+        };
+        let mut claims = json!({
+            "iss": iss, "aud": aud, "sub": sub,
+            "iat": iat, "nbf": iat, "exp": iat + self.lifetime, "jti": super::random_hex(16),
+            "repository": self.repository, "repository_owner": self.owner(),
+            "ref": self.git_ref, "ref_type": self.ref_type, "sha": self.sha,
+            "workflow": self.workflow, "event_name": self.event_name, "run_id": self.run_id,
+            "run_number": self.run_number, "run_attempt": self.run_attempt, "actor": self.actor,
+        });
+        let map = claims.as_object_mut().expect("object");
+        map.extend(self.extra.clone());
+        for name in &self.removed {
+            map.remove(name);
+        }
+        map.clone()
+    }
+}
+
+/// One request received by the token endpoint.
+#[derive(Clone, Debug)]
+pub struct TokenRequest {
+    pub method: String,
+    pub path: String,
+    /// The raw query string, e.g. `placeholder=true&audience=vault`.
+    pub query: Option<String>,
+    pub authorization: Option<String>,
+    pub accept: Option<String>,
+}
+
+struct State {
+    base: String,
+    key: EncodingKey,
+    jobs: Mutex<HashMap<String, JobClaims>>,
+    scripted: Mutex<VecDeque<ResponseTemplate>>,
+}
+
+impl State {
+    fn issuer_url(&self) -> String {
+        format!("{}/api/actions", self.base)
+    }
+
+    fn default_audience(&self, owner: &str) -> String {
+        format!("{}/{owner}", self.base)
+    }
+
+    fn mint(&self, claims: &JobClaims, aud: &str) -> String {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(KID.into());
+        jsonwebtoken::encode(&header, &claims.to_claims(&self.issuer_url(), aud), &self.key).expect("sign JWT")
+    }
+}
+
+/// The fake forge. Cheap to clone; the server stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct Issuer {
+    server: Arc<MockServer>,
+    state: Arc<State>,
+}
+
+impl Issuer {
+    pub async fn start() -> Issuer {
+        let server = MockServer::start().await;
+        let key = EncodingKey::from_rsa_pem(KEY_PEM).expect("tests/fixtures/test-issuer-key.pem is an RSA key");
+        let state = Arc::new(State {
+            base: server.uri(),
+            key,
+            jobs: Mutex::default(),
+            scripted: Mutex::default(),
+        });
+        let iss = state.issuer_url();
+        let discovery = json!({
+            "issuer": iss,
+            "jwks_uri": format!("{iss}/.well-known/keys"),
+            "response_types_supported": ["id_token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid"],
+            "claims_supported": ["sub", "aud", "exp", "iat", "iss", "nbf", "jti", "actor", "event_name",
+                "ref", "ref_type", "repository", "repository_owner", "run_attempt", "run_id",
+                "run_number", "sha", "workflow"],
+        });
+        Mock::given(method("GET"))
+            .and(path("/api/actions/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(discovery))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/api/actions/.well-known/keys"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(jwks(&state.key)))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path_regex(TOKEN_PATH))
+            .respond_with(TokenEndpoint(state.clone()))
+            .mount(&server)
+            .await;
+        Mock::given(any())
+            .and(path_regex(TOKEN_PATH))
+            .respond_with(ResponseTemplate::new(405).set_body_string("Method Not Allowed"))
+            .with_priority(10)
+            .mount(&server)
+            .await;
+        Issuer { server: Arc::new(server), state }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> &str {
+        &self.state.base
+    }
+
+    /// The `iss` claim and Vault's `oidc_discovery_url`/`bound_issuer`: `<base>/api/actions`.
+    pub fn issuer_url(&self) -> String {
+        self.state.issuer_url()
+    }
+
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL` for a job with this run id (Forgejo shape, `?placeholder=true`).
+    pub fn token_request_url(&self, run_id: &str) -> String {
+        format!("{}/api/actions/_apis/pipelines/workflows/{run_id}/idtoken?placeholder=true", self.state.base)
+    }
+
+    /// The forge's default `aud` when the request names none: `<base>/<owner>`.
+    pub fn default_audience(&self, owner: &str) -> String {
+        self.state.default_audience(owner)
+    }
+
+    /// Registers a running job; returns its `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
+    pub fn register_job(&self, claims: JobClaims) -> String {
+        let token = format!("rt-{}", super::random_hex(20));
+        self.state.jobs.lock().unwrap().insert(token.clone(), claims);
+        token
+    }
+
+    /// Signs an ID token directly (for the `jwt` input or direct logins).
+    pub fn mint(&self, claims: &JobClaims, audience: &str) -> String {
+        self.state.mint(claims, audience)
+    }
+
+    /// Makes the token endpoint answer `response` to the next request, before any check (queued).
+    pub fn push_token_response(&self, response: ResponseTemplate) {
+        self.state.scripted.lock().unwrap().push_back(response);
+    }
+
+    /// Every request the token endpoint received, in order.
+    pub async fn token_requests(&self) -> Vec<TokenRequest> {
+        let all = self.server.received_requests().await.expect("request recording is on");
+        all.iter()
+            .filter(|r| is_token_path(r.url.path()))
+            .map(|r| TokenRequest {
+                method: r.method.to_string(),
+                path: r.url.path().to_owned(),
+                query: r.url.query().map(str::to_owned),
+                authorization: header(r, "authorization"),
+                accept: header(r, "accept"),
+            })
+            .collect()
+    }
+
+    /// Every path the server was asked for (discovery and JWKS fetches by Vault included).
+    pub async fn requested_paths(&self) -> Vec<String> {
+        let all = self.server.received_requests().await.expect("request recording is on");
+        all.iter().map(|r| r.url.path().to_owned()).collect()
+    }
+}
+
+fn is_token_path(path: &str) -> bool {
+    path.starts_with("/api/actions/_apis/pipelines/workflows/") && path.ends_with("/idtoken")
+}
+
+fn header(r: &Request, name: &str) -> Option<String> {
+    r.headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+fn jwks(key: &EncodingKey) -> Value {
+    let mut jwk = Jwk::from_encoding_key(key, Algorithm::RS256).expect("JWK from the test key");
+    jwk.common.key_id = Some(KID.into());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    serde_json::to_value(JwkSet { keys: vec![jwk] }).expect("JWKS JSON")
+}
+
+/// The job's ID-token endpoint: Bearer request token → claims of that job → signed token.
+struct TokenEndpoint(Arc<State>);
+
+impl Respond for TokenEndpoint {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        if let Some(scripted) = self.0.scripted.lock().unwrap().pop_front() {
+            return scripted;
+        }
+        let unauthorized = |msg: &str| {
+            ResponseTemplate::new(401).insert_header("WWW-Authenticate", "Bearer").set_body_string(msg)
+        };
+        let auth = header(req, "authorization").unwrap_or_default();
+        let Some(token) = auth.get(..7).filter(|p| p.eq_ignore_ascii_case("bearer ")).map(|_| &auth[7..]) else {
+            return unauthorized("Bad authorization header");
+        };
+        let Some(claims) = self.0.jobs.lock().unwrap().get(token.trim()).cloned() else {
+            return unauthorized("Error runner api parsing authorization token");
+        };
+        let run_id = req.url.path().split('/').rev().nth(1).unwrap_or_default();
+        if run_id != claims.run_id {
+            return ResponseTemplate::new(400).set_body_string("run-id does not match");
+        }
+        let audience = req.url.query_pairs().find(|(k, _)| k == "audience").map(|(_, v)| v.into_owned());
+        let audience = audience.filter(|a| !a.is_empty()).unwrap_or_else(|| self.0.default_audience(claims.owner()));
+        ResponseTemplate::new(200)
+            .insert_header("Cache-Control", "no-store")
+            .set_body_json(json!({ "value": self.0.mint(&claims, &audience) }))
+    }
+}

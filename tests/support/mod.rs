@@ -1,0 +1,81 @@
+//! Shared harness for the integration tests: real OpenBao and PostgreSQL (started by `scripts/test`),
+//! a fake forge that issues OIDC ID tokens, per-test apps provisioned on the shared servers, a runner
+//! emulation that runs the built binary, and a secret-leak check.
+//!
+//! Every test binary declares `mod support;` and uses only part of it, hence the `dead_code` allow.
+#![allow(dead_code)]
+
+pub mod app;
+pub mod bao;
+pub mod envfile;
+pub mod issuer;
+pub mod job;
+pub mod leak;
+pub mod postgres;
+
+pub use app::{App, AppOptions};
+pub use bao::{Bao, BaoReply};
+pub use issuer::{Issuer, JobClaims, TokenRequest};
+pub use job::{Job, StepResult};
+pub use leak::assert_no_leak;
+pub use postgres::Pg;
+
+/// The real servers, as described by the `VAULT_LOGIN_TEST_*` variables that `scripts/test` exports.
+#[derive(Clone, Debug)]
+pub struct Services {
+    /// Admin client for OpenBao (root token).
+    pub bao: Bao,
+    /// PostgreSQL superuser access (over TCP, password auth).
+    pub pg: Pg,
+    /// The dev server's unseal key (for seal/unseal tests).
+    pub bao_unseal_key: String,
+    /// Path of the `bao` binary (CLI for `bao operator seal|unseal`).
+    pub bao_bin: std::path::PathBuf,
+}
+
+impl Services {
+    /// Reads the services from the environment; panics (never skips) when `scripts/test` did not set them.
+    pub fn from_env() -> Services {
+        const NAMES: [&str; 8] = [
+            "VAULT_LOGIN_TEST_BAO_ADDR",
+            "VAULT_LOGIN_TEST_BAO_TOKEN",
+            "VAULT_LOGIN_TEST_BAO_UNSEAL_KEY",
+            "VAULT_LOGIN_TEST_BAO_BIN",
+            "VAULT_LOGIN_TEST_PG_HOST",
+            "VAULT_LOGIN_TEST_PG_PORT",
+            "VAULT_LOGIN_TEST_PG_USER",
+            "VAULT_LOGIN_TEST_PG_PASSWORD",
+        ];
+        let values: Vec<String> = NAMES.iter().map(|n| std::env::var(n).unwrap_or_default()).collect();
+        let missing: Vec<&str> =
+            NAMES.iter().zip(&values).filter(|(_, v)| v.is_empty()).map(|(n, _)| *n).collect();
+        assert!(
+            missing.is_empty(),
+            "this test needs the real OpenBao and PostgreSQL servers, but {} is not set. \
+             Run the integration tests through `scripts/test` (it starts the services and exports \
+             the VAULT_LOGIN_TEST_* variables), or `scripts/services start DIR && source DIR/env`.",
+            missing.join(", ")
+        );
+        let [addr, token, unseal, bin, host, port, user, password] =
+            <[String; 8]>::try_from(values).expect("eight values");
+        Services {
+            bao: Bao::new(addr.trim_end_matches('/'), &token),
+            pg: Pg { host, port: port.parse().expect("VAULT_LOGIN_TEST_PG_PORT is a port number"), user, password },
+            bao_unseal_key: unseal,
+            bao_bin: bin.into(),
+        }
+    }
+}
+
+/// A short random lowercase hex string (for unique names and tokens).
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("getrandom");
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_secs()
+        as i64
+}
