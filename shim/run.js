@@ -1,0 +1,60 @@
+'use strict';
+// Runs the prebuilt vault-login binary for this runner and passes its exit code through.
+// Plain CommonJS with no dependencies: act-based runners (Gitea, Forgejo) run whatever `node` the job
+// image has, which may be as old as Node 16.
+const { spawnSync } = require('child_process');
+const crypto = require('crypto');
+const fs = require('fs');
+const path = require('path');
+
+const DIST = path.join(__dirname, '..', 'dist');
+const ARCHES = { x64: 'x64', arm64: 'arm64' };
+
+function fail(message) {
+  const error = new Error(message);
+  error.userFacing = true;
+  throw error;
+}
+
+// The binary to run: VAULT_LOGIN_BIN (tests, local builds) or the release binary for this OS/arch.
+function binary(env) {
+  if (env.VAULT_LOGIN_BIN) return { file: env.VAULT_LOGIN_BIN, verify: false };
+  const arch = ARCHES[process.arch];
+  if (process.platform !== 'linux' || !arch) {
+    fail(`vault-login ships binaries for linux x64 and arm64 only; this runner is ${process.platform} ${process.arch}`);
+  }
+  return { file: path.join(DIST, `vault-login-linux-${arch}`), verify: true };
+}
+
+// Refuses a binary whose SHA-256 is not the one recorded in dist/SHA256SUMS at release time.
+function verify(file) {
+  const name = path.basename(file);
+  if (!fs.existsSync(file)) {
+    fail(`${name} is missing from dist/: use a release tag such as arcodange/vault-login@v1 (branches carry no binaries)`);
+  }
+  const sumsFile = path.join(DIST, 'SHA256SUMS');
+  if (!fs.existsSync(sumsFile)) fail('dist/SHA256SUMS is missing: use a release tag such as arcodange/vault-login@v1');
+  const line = fs.readFileSync(sumsFile, 'utf8').split('\n').find((l) => l.trim().endsWith(` ${name}`) || l.trim().endsWith(`*${name}`));
+  if (!line) fail(`dist/SHA256SUMS has no checksum for ${name}`);
+  const expected = line.trim().split(/\s+/)[0].toLowerCase();
+  const actual = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  if (actual !== expected) {
+    fail(`${name} does not match its checksum in dist/SHA256SUMS (expected ${expected}, got ${actual}): refusing to run it`);
+  }
+}
+
+// Runs the binary with `args`; `lenient` (the post step) turns a shim failure into a warning.
+module.exports = function run(args, lenient) {
+  try {
+    const bin = binary(process.env);
+    if (bin.verify) verify(bin.file);
+    const result = spawnSync(bin.file, args, { stdio: 'inherit' });
+    if (result.error) fail(`cannot run ${bin.file}: ${result.error.message}`);
+    if (result.signal) fail(`vault-login was killed by ${result.signal}`);
+    process.exitCode = result.status;
+  } catch (error) {
+    const message = error.userFacing ? error.message : String(error && error.stack || error);
+    process.stdout.write(`::${lenient ? 'warning' : 'error'}::vault-login: ${message.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}\n`);
+    process.exitCode = lenient ? 0 : 1;
+  }
+};
