@@ -41,9 +41,8 @@ impl Claims {
         if parts.len() != 3 {
             return Err(ClaimsError::Shape(parts.len()));
         }
-        let bytes = URL_SAFE_NO_PAD
-            .decode(parts[1].trim_end_matches('='))
-            .map_err(|e| ClaimsError::Payload(e.to_string()))?;
+        let bytes =
+            URL_SAFE_NO_PAD.decode(parts[1].trim_end_matches('=')).map_err(|e| ClaimsError::Payload(e.to_string()))?;
         match serde_json::from_slice(&bytes) {
             Ok(Value::Object(map)) => Ok(Self(map)),
             Ok(_) => Err(ClaimsError::Payload("the payload is not a JSON object".into())),
@@ -111,7 +110,9 @@ mod tests {
 
     #[test]
     fn reads_claims_and_summarises_them() {
-        let jwt = token(r#"{"iss":"https://forge/api/actions","aud":["vault","x"],"sub":"repo:o/r:ref:refs/heads/main","ref":"refs/heads/main","exp":1100}"#);
+        let jwt = token(
+            r#"{"iss":"https://forge/api/actions","aud":["vault","x"],"sub":"repo:o/r:ref:refs/heads/main","ref":"refs/heads/main","exp":1100}"#,
+        );
         let claims = Claims::peek(&jwt).unwrap();
         assert_eq!(claims.text("aud").unwrap(), "vault, x");
         assert_eq!(

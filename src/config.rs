@@ -333,11 +333,9 @@ pub fn flag(input: &'static str, value: Option<&str>, default: bool) -> Result<b
 /// Parses `90`, `90s`, `15m`, `1h 30m`: a bare number is seconds, as in Vault's TTL fields.
 pub fn duration(input: &'static str, value: &str) -> Result<Duration, ConfigError> {
     let value = value.trim();
-    value
-        .parse::<u64>()
-        .map(Duration::from_secs)
-        .or_else(|_| humantime::parse_duration(value))
-        .map_err(|_| ConfigError::Invalid { input, problem: format!("expected a duration like 90s, 15m or 1h, got `{value}`") })
+    value.parse::<u64>().map(Duration::from_secs).or_else(|_| humantime::parse_duration(value)).map_err(|_| {
+        ConfigError::Invalid { input, problem: format!("expected a duration like 90s, 15m or 1h, got `{value}`") }
+    })
 }
 
 #[cfg(test)]
@@ -356,6 +354,7 @@ mod tests {
             ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token"),
             ("INPUT_URL", "https://vault.example.org"),
         ]);
+        base.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
         base.extend(env(extra));
         base
     }
@@ -385,7 +384,8 @@ mod tests {
     #[test]
     fn hyphenated_inputs_use_acts_naming_and_empty_means_unset() {
         let config =
-            load(ci(&[("INPUT_EXPORT-TOKEN", "false"), ("INPUT_APP", ""), ("INPUT_ROLE", " ")]), Inputs::default()).unwrap();
+            load(ci(&[("INPUT_EXPORT-TOKEN", "false"), ("INPUT_APP", ""), ("INPUT_ROLE", " ")]), Inputs::default())
+                .unwrap();
         assert!(!config.export_token);
         assert_eq!(config.app, "webapp");
     }

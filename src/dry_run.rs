@@ -32,7 +32,8 @@ pub fn render(config: &Config, requests: &[Request], now: i64) -> Result<String>
     section(&mut out, "Fake ID token claims (what the job's real token would carry)", &claim_rows(&claims));
     section(&mut out, "Requests, in order", &request_rows(config, requests));
     let exports = exports(config, requests)?;
-    let rows: Vec<(String, String)> = exports.iter().map(|p| (format!("{} {}", p.kind, p.name), p.placeholder.clone())).collect();
+    let rows: Vec<(String, String)> =
+        exports.iter().map(|p| (format!("{} {}", p.kind, p.name), p.placeholder.clone())).collect();
     section(&mut out, "Exports (values are placeholders)", &rows);
     Ok(out)
 }
@@ -59,10 +60,7 @@ fn section(out: &mut String, title: &str, rows: &[(String, String)]) {
 }
 
 fn claim_rows(claims: &Map<String, Value>) -> Vec<(String, String)> {
-    claims
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
-        .collect()
+    claims.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect()
 }
 
 fn request_rows(config: &Config, requests: &[Request]) -> Vec<(String, String)> {
@@ -73,11 +71,20 @@ fn request_rows(config: &Config, requests: &[Request]) -> Vec<(String, String)> 
     ];
     let mut seen = std::collections::BTreeSet::new();
     for request in requests.iter().filter(|r| seen.insert((r.path.clone(), r.version))) {
-        rows.push(("GET".into(), format!("{}  (which engine, which KV version)", v1(&format!("sys/internal/ui/mounts/{}", request.path)))));
+        rows.push((
+            "GET".into(),
+            format!("{}  (which engine, which KV version)", v1(&format!("sys/internal/ui/mounts/{}", request.path))),
+        ));
         let version = request.version.map(|v| format!("?version={v}")).unwrap_or_default();
-        rows.push(("GET".into(), format!("{}{version}  (`data/` inserted after the mount if it is KV v2)", v1(&request.path))));
+        rows.push((
+            "GET".into(),
+            format!("{}{version}  (`data/` inserted after the mount if it is KV v2)", v1(&request.path)),
+        ));
     }
-    rows.push(("POST".into(), format!("{}  (post step: revokes the token and its leases)", v1("auth/token/revoke-self"))));
+    rows.push((
+        "POST".into(),
+        format!("{}  (post step: revokes the token and its leases)", v1("auth/token/revoke-self")),
+    ));
     rows
 }
 

@@ -43,25 +43,33 @@ pub struct Secret {
 /// Why the requested secrets could not all be read.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("secret `{path}` not found (read at `{api_path}`); check the path, or set `ignore-not-found: true` to skip it")]
+    #[error(
+        "secret `{path}` not found (read at `{api_path}`); check the path, or set `ignore-not-found: true` to skip it"
+    )]
     PathNotFound { path: String, api_path: String },
     #[error("no secrets engine is mounted above `{path}`; check the path's first segment (the mount, e.g. `kvv2/`)")]
     NoMount { path: String },
-    #[error("key `{key}` not found in `{path}`; it has: {available}. Fix the key, or set `ignore-not-found: true` to skip it")]
+    #[error(
+        "key `{key}` not found in `{path}`; it has: {available}. Fix the key, or set `ignore-not-found: true` to skip it"
+    )]
     KeyNotFound { path: String, key: String, available: String },
     #[error(
         "permission denied reading `{path}`: the token's policies ({policies}) do not grant `read` on \
          `{api_path}`. Add `path \"{api_path}\" {{ capabilities = [\"read\"] }}` to the role's policy"
     )]
     Denied { path: String, api_path: String, policies: String },
-    #[error("`{path}@{version}`: versions exist only on KV v2 mounts, and `{mount}` is a {kind} mount; drop `@{version}`")]
+    #[error(
+        "`{path}@{version}`: versions exist only on KV v2 mounts, and `{mount}` is a {kind} mount; drop `@{version}`"
+    )]
     VersionUnsupported { path: String, version: u64, mount: String, kind: String },
     #[error("secrets line {line}: {source}")]
     Name { line: usize, source: names::NameError },
-    #[error("export name `{name}` would come from both `{first}` and `{second}`; give one of them another name with `| NAME`")]
-    Conflict { name: String, first: Source, second: Source },
+    #[error(
+        "export name `{name}` would come from both `{first}` and `{second}`; give one of them another name with `| NAME`"
+    )]
+    Conflict { name: String, first: String, second: String },
     #[error("reading `{path}`: {source}")]
-    Vault { path: String, source: VaultError },
+    Vault { path: String, source: Box<VaultError> },
 }
 
 /// What a run read: the values in request order, and what was skipped.
@@ -93,7 +101,9 @@ pub async fn fetch(
             let source = Source { path: request.path.clone(), version: request.version, key };
             match names.get(&name) {
                 Some(first) if *first == source => continue,
-                Some(first) => return Err(FetchError::Conflict { name, first: first.clone(), second: source }),
+                Some(first) => {
+                    return Err(FetchError::Conflict { name, first: first.to_string(), second: source.to_string() });
+                }
                 None => names.insert(name.clone(), source.clone()),
             };
             out.secrets.push(Secret { name, source, value, lease: data.lease.clone(), version: data.version });
@@ -105,7 +115,12 @@ pub async fn fetch(
 /// Per distinct (path, version): the API path read and what was there.
 type Reads = BTreeMap<(String, Option<u64>), (String, Option<SecretData>)>;
 
-async fn read_distinct(vault: &Vault, token: &SecretString, requests: &[Request], policies: &[String]) -> Result<Reads, FetchError> {
+async fn read_distinct(
+    vault: &Vault,
+    token: &SecretString,
+    requests: &[Request],
+    policies: &[String],
+) -> Result<Reads, FetchError> {
     let mut distinct: Vec<(String, Option<u64>)> = requests.iter().map(|r| (r.path.clone(), r.version)).collect();
     distinct.sort();
     distinct.dedup();
@@ -136,14 +151,14 @@ async fn read_one(
         Ok(None) => return Err(FetchError::NoMount { path: path.to_owned() }),
         Err(e) if e.status() == Some(403) => return Err(denied(path)),
         Err(e) if e.status() == Some(400) => return Err(FetchError::NoMount { path: path.to_owned() }),
-        Err(source) => return Err(FetchError::Vault { path: path.to_owned(), source }),
+        Err(source) => return Err(FetchError::Vault { path: path.to_owned(), source: Box::new(source) }),
     };
     check_version(&mount, path, version)?;
     let api_path = mount.api_path(path);
     match vault::read(vault, token, &mount, &api_path, version).await {
         Ok(data) => Ok((api_path, data)),
         Err(e) if e.status() == Some(403) => Err(denied(&api_path)),
-        Err(source) => Err(FetchError::Vault { path: path.to_owned(), source }),
+        Err(source) => Err(FetchError::Vault { path: path.to_owned(), source: Box::new(source) }),
     }
 }
 

@@ -15,7 +15,8 @@ pub fn detect(dir: &Path) -> JobContext {
     };
     let remote = git(&["remote", "get-url", "origin"]);
     let top_dir = git(&["rev-parse", "--show-toplevel"]);
-    let folder = top_dir.as_deref().or(dir.to_str()).and_then(|d| Path::new(d).file_name()?.to_str().map(str::to_owned));
+    let folder =
+        top_dir.as_deref().or(dir.to_str()).and_then(|d| Path::new(d).file_name()?.to_str().map(str::to_owned));
     JobContext {
         repository: remote.as_deref().and_then(repository_of).or_else(|| folder.map(|f| format!("local/{f}"))),
         server_url: remote.as_deref().and_then(server_of),

@@ -106,23 +106,14 @@ pub fn mask_forms(value: &str) -> MaskPlan {
 fn encoded_forms(value: &str) -> Vec<String> {
     let json = json_escaped(value);
     let go_json = go_json_escaped(&json);
-    vec![
-        json,
-        go_json,
-        form_urlencoded(value),
-        uri_component(value),
-        STANDARD.encode(value),
-    ]
+    vec![json, go_json, form_urlencoded(value), uri_component(value), STANDARD.encode(value)]
 }
 
 /// The inside of the JSON string literal for `value`, as serde_json and
 /// JavaScript's `JSON.stringify` write it (a secret inside a JSON document).
 fn json_escaped(value: &str) -> String {
     let literal = serde_json::Value::from(value).to_string();
-    literal
-        .strip_prefix('"')
-        .and_then(|inner| inner.strip_suffix('"'))
-        .map_or(literal.clone(), str::to_owned)
+    literal.strip_prefix('"').and_then(|inner| inner.strip_suffix('"')).map_or(literal.clone(), str::to_owned)
 }
 
 /// The JSON form Go's `encoding/json` writes by default, which also escapes

@@ -49,9 +49,7 @@ impl FromStr for Naming {
         match input.trim() {
             "default" => Ok(Naming::Default),
             "vault-action" => Ok(Naming::VaultAction),
-            _ => Err(NamingError {
-                got: input.to_owned(),
-            }),
+            _ => Err(NamingError { got: input.to_owned() }),
         }
     }
 }
@@ -61,7 +59,7 @@ impl FromStr for Naming {
 /// - [`Naming::Default`]: the key upper-cased; every character outside
 ///   `[A-Za-z0-9_]` becomes `_`; a leading digit gets a `_` in front
 ///   (`db-host` -> `DB_HOST`, `1st` -> `_1ST`).
-/// - [`Naming::VaultAction`]: see [`vault_action_name`].
+/// - [`Naming::VaultAction`]: see `vault_action_name` in this module.
 ///
 /// The result is always syntactically valid; it can still be refused by
 /// [`check`] when it lands on a reserved name, so the caller must check it.
@@ -82,7 +80,7 @@ pub fn default_name(key: &str, naming: Naming) -> String {
 /// - [`Naming::Default`] without a prefix: same as [`default_name`].
 /// - [`Naming::VaultAction`]: vault-action's `*` rule, which normalizes and
 ///   upper-cases prefix and key together (`MYAPP_` + `accessKey` ->
-///   `MYAPP_ACCESSKEY`); see [`vault_action_name`].
+///   `MYAPP_ACCESSKEY`); see `vault_action_name` in this module.
 #[must_use]
 pub fn prefixed_name(prefix: &str, key: &str, naming: Naming) -> String {
     match naming {
@@ -239,10 +237,9 @@ impl fmt::Display for Problem {
             Problem::TooLong(len) => {
                 write!(f, "is {len} characters long, more than the {MAX_NAME_LEN} allowed")
             }
-            Problem::Reserved { rule, why } => write!(
-                f,
-                "is refused: names matching `{rule}` (compared ignoring case, as on Windows runners) {why}"
-            ),
+            Problem::Reserved { rule, why } => {
+                write!(f, "is refused: names matching `{rule}` (compared ignoring case, as on Windows runners) {why}")
+            }
         }
     }
 }
@@ -288,10 +285,7 @@ pub fn check(name: &str) -> Result<(), NameError> {
 pub fn check_prefix(prefix: &str) -> Result<(), NameError> {
     check_syntax(prefix, Subject::Prefix)?;
     let upper = prefix.to_ascii_uppercase();
-    match RESERVED
-        .iter()
-        .find(|entry| entry.is_prefix() && upper.starts_with(entry.stem()))
-    {
+    match RESERVED.iter().find(|entry| entry.is_prefix() && upper.starts_with(entry.stem())) {
         Some(entry) => Err(entry.refuse(prefix, Subject::Prefix)),
         None => Ok(()),
     }
@@ -309,18 +303,11 @@ fn check_as(name: &str, subject: Subject) -> Result<(), NameError> {
 /// The shape rules: non-empty, shell-name characters, no leading digit, and
 /// the length limit.
 fn check_syntax(name: &str, subject: Subject) -> Result<(), NameError> {
-    let refuse = |problem| NameError {
-        name: name.to_owned(),
-        subject,
-        problem,
-    };
+    let refuse = |problem| NameError { name: name.to_owned(), subject, problem };
     let Some(first) = name.chars().next() else {
         return Err(refuse(Problem::Empty));
     };
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
-    {
+    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
         return Err(refuse(Problem::InvalidChar(bad)));
     }
     if first.is_ascii_digit() {
@@ -349,28 +336,17 @@ impl Reserved {
     }
 
     fn matches(&self, upper: &str) -> bool {
-        if self.is_prefix() {
-            upper.starts_with(self.stem())
-        } else {
-            upper == self.rule
-        }
+        if self.is_prefix() { upper.starts_with(self.stem()) } else { upper == self.rule }
     }
 
     fn refuse(&self, name: &str, subject: Subject) -> NameError {
-        NameError {
-            name: name.to_owned(),
-            subject,
-            problem: Problem::Reserved {
-                rule: self.rule,
-                why: self.why,
-            },
-        }
+        NameError { name: name.to_owned(), subject, problem: Problem::Reserved { rule: self.rule, why: self.why } }
     }
 }
 
-const SHELL: &str = "change how later steps' shells start, find programs or run commands, so a secret could run code there";
-const LOADER: &str =
-    "make the system's loaders inject code or files into every later process";
+const SHELL: &str =
+    "change how later steps' shells start, find programs or run commands, so a secret could run code there";
+const LOADER: &str = "make the system's loaders inject code or files into every later process";
 const INTERPRETER: &str =
     "make Node.js, Python, Perl, Ruby, Java or npm load code or options, so a secret could run code in later steps";
 const TLS: &str = "change which TLS certificates later tools trust, so a secret could enable interception";
@@ -379,8 +355,7 @@ const RUNNER: &str =
     "belong to the CI runner and its workflow commands, so a secret could take over later steps or the runner";
 const OWN: &str =
     "are exported by this action itself for the Vault/OpenBao login, so a secret would break or redirect it";
-const TOFU: &str =
-    "change how OpenTofu loads its CLI config, providers, arguments or logs, so a secret could run code, alter the plan or leak values";
+const TOFU: &str = "change how OpenTofu loads its CLI config, providers, arguments or logs, so a secret could run code, alter the plan or leak values";
 const UNDERSCORE: &str = "are overwritten by the shell after every command, so the value would be lost";
 
 /// Builds the flat table from groups sharing one reason.
@@ -455,10 +430,7 @@ mod tests {
     #[test]
     fn naming_error_names_the_input() {
         let err = "x".parse::<Naming>().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "input `naming`: expected `default` or `vault-action`, got `x`"
-        );
+        assert_eq!(err.to_string(), "input `naming`: expected `default` or `vault-action`, got `x`");
         for bad in ["", "Default", "vault_action", "vaultaction"] {
             assert!(bad.parse::<Naming>().is_err(), "{bad:?}");
         }
@@ -520,10 +492,7 @@ mod tests {
     #[test]
     fn wildcard_without_prefix_is_default_naming() {
         for key in ["db-host", "DbHost", "1st", "a.b", ""] {
-            assert_eq!(
-                prefixed_name("", key, Naming::Default),
-                default_name(key, Naming::Default)
-            );
+            assert_eq!(prefixed_name("", key, Naming::Default), default_name(key, Naming::Default));
         }
     }
 
@@ -570,10 +539,7 @@ mod tests {
     #[test]
     fn vault_action_wildcard_upper_cases_prefix_and_key() {
         // Issue #536: `secret/data/ci/aws * | MYAPP_` exports `MYAPP_ACCESSKEY`.
-        assert_eq!(
-            prefixed_name("MYAPP_", "accessKey", Naming::VaultAction),
-            "MYAPP_ACCESSKEY"
-        );
+        assert_eq!(prefixed_name("MYAPP_", "accessKey", Naming::VaultAction), "MYAPP_ACCESSKEY");
         assert_eq!(prefixed_name("TF_VAR_", "db-host", Naming::VaultAction), "TF_VAR_DBHOST");
         assert_eq!(prefixed_name("tf_", "a.b.c", Naming::VaultAction), "TF_A__BC");
         // `path *`: the request name is empty, so each key alone is normalized.
@@ -619,11 +585,34 @@ mod tests {
     #[test]
     fn check_refuses_every_exact_name_in_the_brief() {
         for name in [
-            "PATH", "BASH_ENV", "ENV", "NODE_OPTIONS", "NODE_PATH", "IFS", "PS4", "SHELLOPTS",
-            "BASHOPTS", "HOME", "SHELL", "CDPATH", "PROMPT_COMMAND", "PERL5OPT", "PERL5LIB",
-            "RUBYOPT", "RUBYLIB", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "VAULT_ADDR",
-            "VAULT_TOKEN", "VAULT_NAMESPACE", "VAULT_CACERT", "BAO_ADDR", "BAO_TOKEN",
-            "BAO_NAMESPACE", "BAO_CACERT", "TERRAFORM_VAULT_SKIP_CHILD_TOKEN",
+            "PATH",
+            "BASH_ENV",
+            "ENV",
+            "NODE_OPTIONS",
+            "NODE_PATH",
+            "IFS",
+            "PS4",
+            "SHELLOPTS",
+            "BASHOPTS",
+            "HOME",
+            "SHELL",
+            "CDPATH",
+            "PROMPT_COMMAND",
+            "PERL5OPT",
+            "PERL5LIB",
+            "RUBYOPT",
+            "RUBYLIB",
+            "JAVA_TOOL_OPTIONS",
+            "_JAVA_OPTIONS",
+            "VAULT_ADDR",
+            "VAULT_TOKEN",
+            "VAULT_NAMESPACE",
+            "VAULT_CACERT",
+            "BAO_ADDR",
+            "BAO_TOKEN",
+            "BAO_NAMESPACE",
+            "BAO_CACERT",
+            "TERRAFORM_VAULT_SKIP_CHILD_TOKEN",
         ] {
             let err = check(name).unwrap_err();
             assert!(err.is_reserved(), "{name}: {err}");
@@ -633,9 +622,19 @@ mod tests {
     #[test]
     fn check_refuses_every_prefix_in_the_brief() {
         for name in [
-            "LD_PRELOAD", "DYLD_INSERT_LIBRARIES", "PYTHONPATH", "PYTHONSTARTUP",
-            "GITHUB_ENV", "GITHUB_PATH", "GITEA_TOKEN", "FORGEJO_TOKEN", "RUNNER_TEMP",
-            "ACTIONS_RUNTIME_TOKEN", "INPUT_SECRETS", "STATE_X", "GIT_SSH_COMMAND",
+            "LD_PRELOAD",
+            "DYLD_INSERT_LIBRARIES",
+            "PYTHONPATH",
+            "PYTHONSTARTUP",
+            "GITHUB_ENV",
+            "GITHUB_PATH",
+            "GITEA_TOKEN",
+            "FORGEJO_TOKEN",
+            "RUNNER_TEMP",
+            "ACTIONS_RUNTIME_TOKEN",
+            "INPUT_SECRETS",
+            "STATE_X",
+            "GIT_SSH_COMMAND",
             "GIT_CONFIG_COUNT",
         ] {
             let err = check(name).unwrap_err();
@@ -646,12 +645,31 @@ mod tests {
     #[test]
     fn check_refuses_extra_hijack_vectors() {
         for name in [
-            "PS1", "GLOBIGNORE", "BASH_XTRACEFD", "ZDOTDIR", "TMPDIR", "BASH_FUNC_X",
-            "GCONV_PATH", "HOSTALIASES", "PERLLIB", "PERL5DB", "JDK_JAVA_OPTIONS", "CLASSPATH",
-            "NPM_CONFIG_REGISTRY", "NODE_TLS_REJECT_UNAUTHORIZED", "NODE_EXTRA_CA_CERTS",
-            "SSL_CERT_FILE", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "TF_CLI_ARGS",
-            "TF_CLI_ARGS_plan", "TF_CLI_CONFIG_FILE", "TF_PLUGIN_CACHE_DIR", "TF_LOG",
-            "TF_LOG_PATH", "_",
+            "PS1",
+            "GLOBIGNORE",
+            "BASH_XTRACEFD",
+            "ZDOTDIR",
+            "TMPDIR",
+            "BASH_FUNC_X",
+            "GCONV_PATH",
+            "HOSTALIASES",
+            "PERLLIB",
+            "PERL5DB",
+            "JDK_JAVA_OPTIONS",
+            "CLASSPATH",
+            "NPM_CONFIG_REGISTRY",
+            "NODE_TLS_REJECT_UNAUTHORIZED",
+            "NODE_EXTRA_CA_CERTS",
+            "SSL_CERT_FILE",
+            "CURL_CA_BUNDLE",
+            "REQUESTS_CA_BUNDLE",
+            "TF_CLI_ARGS",
+            "TF_CLI_ARGS_plan",
+            "TF_CLI_CONFIG_FILE",
+            "TF_PLUGIN_CACHE_DIR",
+            "TF_LOG",
+            "TF_LOG_PATH",
+            "_",
         ] {
             assert!(check(name).unwrap_err().is_reserved(), "{name}");
         }
@@ -667,8 +685,15 @@ mod tests {
     #[test]
     fn check_allows_useful_neighbours() {
         for name in [
-            "TF_VAR_path", "TF_TOKEN_app_terraform_io", "HTTPS_PROXY", "DOCKER_HOST",
-            "PATH_TO_X", "MY_GITHUB_TOKEN", "AWS_ACCESS_KEY_ID", "PGPASSWORD", "VAULT_ROLE",
+            "TF_VAR_path",
+            "TF_TOKEN_app_terraform_io",
+            "HTTPS_PROXY",
+            "DOCKER_HOST",
+            "PATH_TO_X",
+            "MY_GITHUB_TOKEN",
+            "AWS_ACCESS_KEY_ID",
+            "PGPASSWORD",
+            "VAULT_ROLE",
             "__",
         ] {
             assert_eq!(check(name), Ok(()), "{name}");
@@ -743,9 +768,7 @@ mod tests {
 
     fn is_shell_name(name: &str) -> bool {
         let mut chars = name.chars();
-        chars
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
     }
 
@@ -769,12 +792,7 @@ mod tests {
     }
 
     fn key() -> impl Strategy<Value = String> {
-        prop_oneof![
-            any::<String>(),
-            "[a-zA-Z0-9_.\\-]{0,40}",
-            "[ -~]{0,40}",
-            "\\PC{0,300}",
-        ]
+        prop_oneof![any::<String>(), "[a-zA-Z0-9_.\\-]{0,40}", "[ -~]{0,40}", "\\PC{0,300}",]
     }
 
     fn prefix() -> impl Strategy<Value = String> {

@@ -64,9 +64,14 @@ pub async fn fetch(
     attempt.retry(backoff).sleep(tokio::time::sleep).when(OidcError::is_retryable).notify(on_retry).await
 }
 
-async fn fetch_once(http: &reqwest::Client, url: &Url, request_token: &SecretString) -> Result<SecretString, OidcError> {
+async fn fetch_once(
+    http: &reqwest::Client,
+    url: &Url,
+    request_token: &SecretString,
+) -> Result<SecretString, OidcError> {
     let host = url.host_str().unwrap_or_default().to_owned();
-    let transport = |e: reqwest::Error| OidcError::Transport { host: host.clone(), detail: e.without_url().to_string() };
+    let transport =
+        |e: reqwest::Error| OidcError::Transport { host: host.clone(), detail: e.without_url().to_string() };
     let response = http
         .get(url.clone())
         .bearer_auth(request_token.expose_secret())
@@ -78,7 +83,11 @@ async fn fetch_once(http: &reqwest::Client, url: &Url, request_token: &SecretStr
     let body = response.bytes().await.map_err(transport)?;
     if !(200..300).contains(&status) {
         let body = excerpt(&body);
-        return Err(if matches!(status, 401 | 403) { OidcError::Refused { status, body } } else { OidcError::Failed { status, body } });
+        return Err(if matches!(status, 401 | 403) {
+            OidcError::Refused { status, body }
+        } else {
+            OidcError::Failed { status, body }
+        });
     }
     let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|e| OidcError::NoValue(e.to_string()))?;
     match answer.value {

@@ -29,7 +29,11 @@ impl PostState {
         let get = |name: &str| {
             env.iter().find(|(k, v)| k == &format!("STATE_{name}") && !v.is_empty()).map(|(_, v)| v.clone())
         };
-        Self { addr: get("vault_addr"), namespace: get("vault_namespace"), token: get("vault_token").map(SecretString::from) }
+        Self {
+            addr: get("vault_addr"),
+            namespace: get("vault_namespace"),
+            token: get("vault_token").map(SecretString::from),
+        }
     }
 }
 
@@ -44,7 +48,13 @@ pub async fn run<W: Write>(state: PostState, log: &mut Log<W>) {
         return;
     };
     let vault = match Vault::http_client(POST_BUDGET) {
-        Ok(http) => Vault::new(http, url, state.namespace, POST_BUDGET, Arc::new(|e, wait| println!("Retrying in {wait:.1?}: {e}"))),
+        Ok(http) => Vault::new(
+            http,
+            url,
+            state.namespace,
+            POST_BUDGET,
+            Arc::new(|e, wait| println!("Retrying in {wait:.1?}: {e}")),
+        ),
         Err(e) => {
             log.warning(&format!("vault-login: cannot set up an HTTP client ({e}); the token was not revoked"));
             return;
@@ -63,5 +73,6 @@ pub async fn run<W: Write>(state: PostState, log: &mut Log<W>) {
 
 /// Vault answers 403 for a token that no longer exists (revoked or expired).
 fn is_gone(error: &VaultError) -> bool {
-    error.status() == Some(403) || error.messages().iter().any(|m| m.contains("bad token") || m.contains("invalid token"))
+    error.status() == Some(403)
+        || error.messages().iter().any(|m| m.contains("bad token") || m.contains("invalid token"))
 }

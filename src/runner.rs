@@ -9,9 +9,7 @@ mod commands;
 mod file_commands;
 
 pub use commands::{Log, MaskOutcome, escape_data};
-pub use file_commands::{
-    FileCommandError, FileCommands, LEGACY_LINE_LIMIT, append, has_long_line, render_entries,
-};
+pub use file_commands::{FileCommandError, FileCommands, LEGACY_LINE_LIMIT, append, has_long_line, render_entries};
 
 /// 32 lowercase hex characters from the OS random source.
 ///

@@ -23,8 +23,7 @@ const CLEANUP_BUDGET: Duration = Duration::from_secs(10);
 pub async fn run<W: Write>(config: &Config, log: &mut Log<W>) -> Result<()> {
     let http = Vault::http_client(config.timeout).context("setting up the HTTP client")?;
     let jwt = id_token(config, &http, log).await?;
-    let claims = Claims::peek(jwt.expose_secret())
-        .map_err(|e| anyhow::anyhow!("input `jwt`: not a JWT: {e}"))?;
+    let claims = Claims::peek(jwt.expose_secret()).map_err(|e| anyhow::anyhow!("input `jwt`: not a JWT: {e}"))?;
     let now = OffsetDateTime::now_utc();
     log.debug(&format!("ID token claims: {}", claims.summary(now.unix_timestamp())));
     let vault = Vault::new(http, config.addr.clone(), config.namespace.clone(), config.timeout, retry_notice());
@@ -54,12 +53,15 @@ async fn id_token<W: Write>(config: &Config, http: &reqwest::Client, log: &mut L
     let jwt = match &config.jwt {
         JwtSource::Given(jwt) => jwt.clone(),
         JwtSource::Oidc { request_url, request_token } => {
-            let notice = |e: &oidc::OidcError, wait: Duration| println!("Retrying the ID-token request in {wait:.1?}: {e}");
+            let notice =
+                |e: &oidc::OidcError, wait: Duration| println!("Retrying the ID-token request in {wait:.1?}: {e}");
             oidc::fetch(http, request_url, request_token, &config.audience, notice)
                 .await
                 .context("requesting the job's OIDC ID token")?
         }
-        JwtSource::Fake => anyhow::bail!("a fake token cannot log in; drop `dry-run` or sign it (see `vault-login fake-token`)"),
+        JwtSource::Fake => {
+            anyhow::bail!("a fake token cannot log in; drop `dry-run` or sign it (see `vault-login fake-token`)")
+        }
     };
     mask_token(log, jwt.expose_secret())?;
     Ok(jwt)
@@ -91,11 +93,18 @@ fn save_state(config: &Config, login: &Login) -> Result<()> {
     Ok(())
 }
 
-async fn export<W: Write>(config: &Config, vault: &Vault, login: &Login, log: &mut Log<W>, now: OffsetDateTime) -> Result<()> {
+async fn export<W: Write>(
+    config: &Config,
+    vault: &Vault,
+    login: &Login,
+    log: &mut Log<W>,
+    now: OffsetDateTime,
+) -> Result<()> {
     let fetched = if config.secrets.is_empty() {
         Fetched { secrets: Vec::new(), skipped: Vec::new() }
     } else {
-        fetch::fetch(vault, &login.token, &config.secrets, config.naming, config.ignore_not_found, &login.policies).await?
+        fetch::fetch(vault, &login.token, &config.secrets, config.naming, config.ignore_not_found, &login.policies)
+            .await?
     };
     let exports = Exports::build(config, login, &fetched, now);
     exports.mask(log)?;

@@ -116,6 +116,8 @@ async fn token_endpoint_behaves_like_the_forge() {
     assert_eq!(get(url.clone(), Some(&request_token)).await.status(), 503);
     assert_eq!(get(url.clone(), Some(&request_token)).await.status(), 200, "scripted responses are used once");
 
+    assert_eq!(issuer.issued_tokens().len(), 3);
+    assert_eq!(issuer.issued_tokens()[0], jwt);
     let seen = issuer.token_requests().await;
     assert_eq!(seen.len(), 8);
     assert_eq!(seen[0].query.as_deref(), Some("placeholder=true&audience=vault"));
@@ -137,7 +139,7 @@ async fn verify(issuer: &Issuer, jwt: &str, audience: &str) -> Value {
     jsonwebtoken::decode::<Value>(jwt, &key, &validation).expect("valid token").claims
 }
 
-const STEP_SCRIPT: &str = r#"
+const STEP_SCRIPT: &str = r##"
 if [ "$1" = post ]; then
   echo "post state=$STATE_token"
   [ -s "$GITHUB_STATE" ] && echo "state file not fresh"
@@ -148,7 +150,7 @@ printf 'token<<EOF\nabc\nEOF\n' >> "$GITHUB_STATE"
 printf 'FOO=bar\nMULTI<<D1\nl1\nl2\nD1\n' >> "$GITHUB_ENV"
 echo "result=ok" >> "$GITHUB_OUTPUT"
 echo "# summary" >> "$GITHUB_STEP_SUMMARY"
-"#;
+"##;
 
 #[tokio::test]
 async fn job_runs_steps_like_a_runner() {
@@ -215,9 +217,12 @@ fn leak_check_allows_only_exact_mask_lines() {
 
     let pem = "-----BEGIN KEY-----\nAAAAline-two\nBBBBline-three\n-----END KEY-----";
     let multi = |text: &str| find_leaks(&[("stderr", text, true)], &[pem]);
-    assert!(multi("::add-mask::AAAAline-two\n::add-mask::BBBBline-three\n::add-mask::-----BEGIN KEY-----\n").is_empty());
+    assert!(
+        multi("::add-mask::AAAAline-two\n::add-mask::BBBBline-three\n::add-mask::-----BEGIN KEY-----\n").is_empty()
+    );
     assert_eq!(multi("got BBBBline-three\n").len(), 1);
-    assert_eq!(multi(r#"{"key":"-----BEGIN KEY-----\nAAAAline-two"}"#).len(), 3, "JSON form and its lines");
+    let in_json = multi(&json!({ "key": pem }).to_string());
+    assert!(in_json.iter().any(|l| l.contains("(JSON-escaped)")), "{in_json:?}");
     assert!(!multi("-----BEGIN KEY-----%0AAAAAline-two%0A").is_empty());
 }
 

@@ -14,9 +14,7 @@ use crate::mask::{Unmaskable, check_mask};
 /// This keeps a message on one line, so text we do not control (a server
 /// error, a path) can never start a second, injected command line.
 pub fn escape_data(data: &str) -> String {
-    data.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    data.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 
 /// What [`Log::mask`] did with a value.
@@ -196,8 +194,7 @@ impl<W: Write> Log<W> {
 /// the runners: GitHub trims leading whitespace before looking for `::` and
 /// finds `##[` anywhere; act and Gitea anchor both at the line start.
 fn looks_like_command(text: &str) -> bool {
-    text.split(['\n', '\r'])
-        .any(|line| line.trim_start().starts_with("::") || line.contains("##["))
+    text.split(['\n', '\r']).any(|line| line.trim_start().starts_with("::") || line.contains("##["))
 }
 
 #[cfg(test)]

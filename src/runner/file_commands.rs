@@ -280,8 +280,7 @@ fn write_entries(path: Option<&Path>, entries: &[(&str, &str)]) -> Result<bool, 
 fn write_text(path: Option<&Path>, text: &str) -> Result<bool, FileCommandError> {
     let Some(path) = path else { return Ok(false) };
     if !text.is_empty() {
-        append(path, text)
-            .map_err(|source| FileCommandError::Io { path: path.to_owned(), source })?;
+        append(path, text).map_err(|source| FileCommandError::Io { path: path.to_owned(), source })?;
     }
     Ok(true)
 }
@@ -414,10 +413,7 @@ mod tests {
 
     #[test]
     fn io_errors_name_the_file() {
-        let files = FileCommands {
-            state: Some(PathBuf::from("/nonexistent-dir/state")),
-            ..FileCommands::default()
-        };
+        let files = FileCommands { state: Some(PathBuf::from("/nonexistent-dir/state")), ..FileCommands::default() };
         let err = files.write_state(&[("A", "1")]).map(|_| ()).unwrap_err();
         assert!(err.to_string().contains("/nonexistent-dir/state"), "{err}");
     }
@@ -432,12 +428,7 @@ mod tests {
         });
         assert_eq!(
             files,
-            FileCommands {
-                env: Some("/tmp/env".into()),
-                output: None,
-                state: None,
-                summary: Some("/tmp/sum".into()),
-            }
+            FileCommands { env: Some("/tmp/env".into()), output: None, state: None, summary: Some("/tmp/sum".into()) }
         );
     }
 }

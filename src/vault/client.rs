@@ -159,7 +159,13 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest
     Ok(body)
 }
 
-fn interpret(status: StatusCode, body: &[u8], addr: &Url, method: &Method, path: &str) -> Result<Option<Value>, VaultError> {
+fn interpret(
+    status: StatusCode,
+    body: &[u8],
+    addr: &Url,
+    method: &Method,
+    path: &str,
+) -> Result<Option<Value>, VaultError> {
     let decode = |detail: String| VaultError::Decode { method: method.to_string(), path: path.to_owned(), detail };
     if body.len() > MAX_BODY {
         return Err(decode(format!("the answer is larger than {MAX_BODY} bytes")));

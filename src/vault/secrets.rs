@@ -62,8 +62,11 @@ struct MountData {
 pub async fn mount_of(vault: &Vault, token: &SecretString, path: &str) -> Result<Option<Mount>, VaultError> {
     let api = format!("sys/internal/ui/mounts/{path}");
     let Some(answer) = vault.get(&api, token).await? else { return Ok(None) };
-    let parsed: MountAnswer = serde_json::from_value(answer)
-        .map_err(|e| VaultError::Decode { method: "GET".into(), path: api, detail: e.to_string() })?;
+    let parsed: MountAnswer = serde_json::from_value(answer).map_err(|e| VaultError::Decode {
+        method: "GET".into(),
+        path: api,
+        detail: e.to_string(),
+    })?;
     let kv_version = parsed
         .data
         .options
@@ -92,7 +95,8 @@ pub async fn read(
         None => api_path.to_owned(),
     };
     let Some(answer) = vault.get(&request, token).await? else { return Ok(None) };
-    let decode = |detail: &str| VaultError::Decode { method: "GET".into(), path: request.clone(), detail: detail.into() };
+    let decode =
+        |detail: &str| VaultError::Decode { method: "GET".into(), path: request.clone(), detail: detail.into() };
     let lease = lease(&answer);
     let data = answer.get("data").cloned().unwrap_or(Value::Null);
     if mount.kv_version == Some(2) {

@@ -56,8 +56,8 @@ impl AppOptions {
 }
 
 /// A provisioned app. Names: app `webapp-<hex>`, auth mount `jwt-<app>`, role `gitea_cicd_<app>`,
-/// policy `<app>-ops`, PostgreSQL group role `<app>_role`.
-#[derive(Clone)]
+/// policy `<app>-ops`, PostgreSQL group role `<app>_role`. Dropping it removes all of that (leases,
+/// tokens and PostgreSQL users included) unless `VAULT_LOGIN_TEST_KEEP` is set.
 pub struct App {
     pub name: String,
     pub mount: String,
@@ -66,6 +66,7 @@ pub struct App {
     pub pg_group_role: String,
     /// KV v2 paths (relative to `<app>/`) → latest version written.
     pub kv2_versions: std::collections::BTreeMap<String, u64>,
+    kv1_paths: Vec<String>,
     pub services: Services,
     pub issuer: Issuer,
 }
@@ -81,6 +82,7 @@ impl App {
             policy: format!("{name}-ops"),
             pg_group_role: format!("{name}_role"),
             kv2_versions: Default::default(),
+            kv1_paths: options.kv1.iter().map(|(p, _)| p.clone()).collect(),
             services: services.clone(),
             issuer: issuer.clone(),
             name,
@@ -116,9 +118,10 @@ impl App {
     }
 
     fn role_body(&self, options: &AppOptions) -> Value {
-        let bound = options.bound_claims.clone().unwrap_or_else(|| {
-            json!({ "repository": self.repository(), "ref": "refs/heads/*" })
-        });
+        let bound = options
+            .bound_claims
+            .clone()
+            .unwrap_or_else(|| json!({ "repository": self.repository(), "ref": "refs/heads/*" }));
         let mut role = json!({
             "role_type": "jwt", "user_claim": "sub", "bound_audiences": ["vault"],
             "bound_claims_type": "glob", "bound_claims": bound, "token_policies": [self.policy],
@@ -202,5 +205,39 @@ impl App {
             }
         }
         live
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if std::env::var_os("VAULT_LOGIN_TEST_KEEP").is_some() {
+            return;
+        }
+        // A fresh client on a fresh runtime in its own thread: the test's runtime may be single-threaded
+        // and is blocked here. Errors are ignored: this is tidying, and the dev server is thrown away.
+        let (addr, token) = (self.services.bao.addr().to_owned(), self.services.bao.token().to_owned());
+        let (pg, name, mount, policy) =
+            (self.services.pg.clone(), self.name.clone(), self.mount.clone(), self.policy.clone());
+        let mut paths = vec![
+            format!("sys/auth/{mount}"),
+            format!("postgres/roles/{name}"),
+            format!("postgres/config/{name}"),
+            format!("sys/policies/acl/{policy}"),
+        ];
+        paths.extend(self.kv2_versions.keys().map(|p| format!("kvv2/metadata/{name}/{p}")));
+        paths.extend(self.kv1_paths.iter().map(|p| format!("kv/{name}/{p}")));
+        let cleanup = async move {
+            let bao = Bao::new(&addr, &token);
+            bao.call("PUT", &format!("sys/leases/revoke-prefix/postgres/creds/{name}"), None).await;
+            for path in paths {
+                bao.call("DELETE", &path, None).await;
+            }
+            let _ = pg.try_sql(&format!("DROP ROLE IF EXISTS {}", ident(&format!("{name}_role")))).await;
+        };
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            runtime.map(|rt| rt.block_on(cleanup))
+        });
+        let _ = thread.join();
     }
 }

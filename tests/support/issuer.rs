@@ -128,6 +128,7 @@ struct State {
     key: EncodingKey,
     jobs: Mutex<HashMap<String, JobClaims>>,
     scripted: Mutex<VecDeque<ResponseTemplate>>,
+    issued: Mutex<Vec<String>>,
 }
 
 impl State {
@@ -162,6 +163,7 @@ impl Issuer {
             key,
             jobs: Mutex::default(),
             scripted: Mutex::default(),
+            issued: Mutex::default(),
         });
         let iss = state.issuer_url();
         let discovery = json!({
@@ -236,6 +238,11 @@ impl Issuer {
         self.state.scripted.lock().unwrap().push_back(response);
     }
 
+    /// The ID tokens the token endpoint handed out, in order (for `assert_no_leak`).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.state.issued.lock().unwrap().clone()
+    }
+
     /// Every request the token endpoint received, in order.
     pub async fn token_requests(&self) -> Vec<TokenRequest> {
         let all = self.server.received_requests().await.expect("request recording is on");
@@ -281,9 +288,8 @@ impl Respond for TokenEndpoint {
         if let Some(scripted) = self.0.scripted.lock().unwrap().pop_front() {
             return scripted;
         }
-        let unauthorized = |msg: &str| {
-            ResponseTemplate::new(401).insert_header("WWW-Authenticate", "Bearer").set_body_string(msg)
-        };
+        let unauthorized =
+            |msg: &str| ResponseTemplate::new(401).insert_header("WWW-Authenticate", "Bearer").set_body_string(msg);
         let auth = header(req, "authorization").unwrap_or_default();
         let Some(token) = auth.get(..7).filter(|p| p.eq_ignore_ascii_case("bearer ")).map(|_| &auth[7..]) else {
             return unauthorized("Bad authorization header");
@@ -297,8 +303,8 @@ impl Respond for TokenEndpoint {
         }
         let audience = req.url.query_pairs().find(|(k, _)| k == "audience").map(|(_, v)| v.into_owned());
         let audience = audience.filter(|a| !a.is_empty()).unwrap_or_else(|| self.0.default_audience(claims.owner()));
-        ResponseTemplate::new(200)
-            .insert_header("Cache-Control", "no-store")
-            .set_body_json(json!({ "value": self.0.mint(&claims, &audience) }))
+        let jwt = self.0.mint(&claims, &audience);
+        self.0.issued.lock().unwrap().push(jwt.clone());
+        ResponseTemplate::new(200).insert_header("Cache-Control", "no-store").set_body_json(json!({ "value": jwt }))
     }
 }

@@ -303,4 +303,3 @@ impl fmt::Debug for StepResult {
         write!(f, "--- summary ---\n{}", self.summary)
     }
 }
-

@@ -2,8 +2,22 @@
 //! a fake forge that issues OIDC ID tokens, per-test apps provisioned on the shared servers, a runner
 //! emulation that runs the built binary, and a secret-leak check.
 //!
-//! Every test binary declares `mod support;` and uses only part of it, hence the `dead_code` allow.
-#![allow(dead_code)]
+//! A typical test (inputs named as the binary defines them):
+//! ```ignore
+//! let services = Services::from_env();          // panics with a hint if scripts/test did not run
+//! let issuer = Issuer::start().await;           // the forge: discovery, JWKS, ID-token endpoint
+//! let options = AppOptions::new().kv2("db", json!({ "password": "pw-8f3a" })).database();
+//! let app = App::provision(&services, &issuer, options).await;   // jwt-<app>, gitea_cicd_<app>...
+//! let job = app.job().input("url", services.bao.addr()).input("secrets", "...");
+//! let main = job.run_main().await;
+//! main.assert_success();
+//! assert_no_leak(&main, &["pw-8f3a", &main.env["VAULT_TOKEN"], &issuer.issued_tokens()[0]]);
+//! let post = job.run_post(&main).await;         // STATE_* from main, no INPUT_*
+//! assert!(app.live_tokens().await.is_empty());
+//! ```
+//!
+//! Every test binary declares `mod support;` and uses only part of it, hence the allows below.
+#![allow(dead_code, unused_imports)]
 
 pub mod app;
 pub mod bao;
@@ -47,14 +61,14 @@ impl Services {
             "VAULT_LOGIN_TEST_PG_PASSWORD",
         ];
         let values: Vec<String> = NAMES.iter().map(|n| std::env::var(n).unwrap_or_default()).collect();
-        let missing: Vec<&str> =
-            NAMES.iter().zip(&values).filter(|(_, v)| v.is_empty()).map(|(n, _)| *n).collect();
+        let missing: Vec<&str> = NAMES.iter().zip(&values).filter(|(_, v)| v.is_empty()).map(|(n, _)| *n).collect();
         assert!(
             missing.is_empty(),
-            "this test needs the real OpenBao and PostgreSQL servers, but {} is not set. \
+            "this test needs the real OpenBao and PostgreSQL servers, but {} {} not set. \
              Run the integration tests through `scripts/test` (it starts the services and exports \
              the VAULT_LOGIN_TEST_* variables), or `scripts/services start DIR && source DIR/env`.",
-            missing.join(", ")
+            missing.join(", "),
+            if missing.len() == 1 { "is" } else { "are" }
         );
         let [addr, token, unseal, bin, host, port, user, password] =
             <[String; 8]>::try_from(values).expect("eight values");
@@ -76,6 +90,5 @@ pub fn random_hex(bytes: usize) -> String {
 
 /// Seconds since the Unix epoch.
 pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_secs()
-        as i64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
 }

@@ -41,7 +41,12 @@ impl Pg {
 
     /// Runs SQL as the superuser; panics on error; returns the unaligned output.
     pub async fn sql(&self, sql: &str) -> String {
-        self.psql_as(&self.user, &self.password, sql).await.unwrap_or_else(|e| panic!("psql {sql:?}: {e}"))
+        self.try_sql(sql).await.unwrap_or_else(|e| panic!("psql {sql:?}: {e}"))
+    }
+
+    /// Runs SQL as the superuser: `Ok(output)` or `Err(psql's stderr)`.
+    pub async fn try_sql(&self, sql: &str) -> Result<String, String> {
+        self.psql_as(&self.user, &self.password, sql).await
     }
 
     /// The URL Vault's database plugin uses, with `{{username}}`/`{{password}}` templating.
