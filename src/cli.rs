@@ -106,13 +106,23 @@ pub fn run(cli: Cli, env: &[(String, String)]) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if in_ci => {
-            log.error(&format!("{error:#}"));
+            report(&mut log, &format!("{error:#}"));
             ExitCode::FAILURE
         }
         Err(error) => {
             let _ = writeln!(io::stderr(), "error: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The first line becomes the `::error::` annotation; detail lines follow as plain log lines, which every
+/// runner shows as they are (not every runner un-escapes a multi-line annotation).
+fn report(log: &mut Log<io::Stdout>, message: &str) {
+    let mut lines = message.lines();
+    log.error(lines.next().unwrap_or("failed"));
+    for line in lines {
+        log.info(line);
     }
 }
 

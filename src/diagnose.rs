@@ -8,26 +8,27 @@ use crate::vault::VaultError;
 
 /// A refused login, with everything needed to fix it on one screen.
 #[derive(Debug, thiserror::Error)]
-#[error("login to {addr} as role `{role}` (auth mount `{mount}`) failed: {source}\n  token: {claims}{hint}")]
+#[error("login to {addr} as role `{role}` (auth mount `{mount}`) failed: {vault}\n  token: {claims}{hint}")]
 pub struct LoginError {
     addr: String,
     role: String,
     mount: String,
     claims: String,
     hint: String,
-    source: VaultError,
+    /// Not a `#[source]`: its text is already part of this message, and error chains would repeat it.
+    vault: VaultError,
 }
 
 /// Wraps a login failure with the token's claims and a one-line fix when the cause is known.
-pub fn login_failed(source: VaultError, config: &Config, claims: &Claims, now: OffsetDateTime) -> LoginError {
-    let hint = hint(&source, config, claims, now.unix_timestamp()).map(|h| format!("\n  fix: {h}")).unwrap_or_default();
+pub fn login_failed(vault: VaultError, config: &Config, claims: &Claims, now: OffsetDateTime) -> LoginError {
+    let hint = hint(&vault, config, claims, now.unix_timestamp()).map(|h| format!("\n  fix: {h}")).unwrap_or_default();
     LoginError {
-        addr: config.addr.to_string(),
+        addr: config.addr.as_str().trim_end_matches('/').to_owned(),
         role: config.role.clone(),
         mount: config.mount.clone(),
         claims: claims.summary(now.unix_timestamp()),
         hint,
-        source,
+        vault,
     }
 }
 

@@ -62,19 +62,22 @@ impl Exports {
         Self { env, outputs }
     }
 
-    /// Masks every secret value, in all its forms, before anything else could print it.
-    pub fn mask<W: Write>(&self, log: &mut Log<W>) -> io::Result<()> {
-        let mut warned = std::collections::BTreeSet::new();
+    /// Masks every secret value, in all its forms, before anything else could print it. Each distinct mask
+    /// is emitted once (a value exported as env var and output is one secret); `already` were masked before.
+    pub fn mask<W: Write>(&self, log: &mut Log<W>, already: &[&str]) -> io::Result<()> {
+        let mut emitted: std::collections::HashSet<String> = already.iter().map(|m| m.to_string()).collect();
+        let mut warned = std::collections::HashSet::new();
         for entry in self.env.iter().chain(&self.outputs).filter(|e| e.secret) {
             let plan = mask::mask_forms(&entry.value);
-            let mut unmasked = plan.too_short;
-            for form in &plan.masks {
+            let mut unreliable = plan.too_short;
+            for form in plan.masks.iter().filter(|form| emitted.insert(form.to_string())) {
                 match log.mask(form) {
                     MaskOutcome::WriteFailed => return Err(io::Error::other("writing ::add-mask:: to stdout failed")),
-                    outcome => unmasked |= outcome != MaskOutcome::Masked,
+                    // Only the value's own lines matter here: an encoded form is escaped-only by nature.
+                    outcome => unreliable |= outcome != MaskOutcome::Masked && entry.value.contains(form.as_str()),
                 }
             }
-            if unmasked && warned.insert(&entry.name) {
+            if unreliable && warned.insert(entry.name.clone()) {
                 log.warning(&format!(
                     "`{}` (or a line of it) is too short or too unusual to mask reliably; it may show in the log",
                     entry.name
@@ -84,7 +87,6 @@ impl Exports {
         Ok(())
     }
 
-    /// Appends the env vars and outputs, each file in one write.
     /// Every entry is rendered (and so validated) before the first byte is written.
     pub fn write(&self, files: &FileCommands) -> anyhow::Result<()> {
         let env = render(&self.env)?;

@@ -33,7 +33,7 @@ pub async fn run<W: Write>(config: &Config, log: &mut Log<W>) -> Result<()> {
     mask_token(log, login.token.expose_secret())?;
     log.info(&format!(
         "Logged in to {} as role `{}` (policies: {}); the token expires in {}",
-        config.addr,
+        config.addr.as_str().trim_end_matches('/'),
         config.role,
         login.policies.join(", "),
         humantime::format_duration(Duration::from_secs(login.lease_duration)),
@@ -107,7 +107,7 @@ async fn export<W: Write>(
             .await?
     };
     let exports = Exports::build(config, login, &fetched, now);
-    exports.mask(log)?;
+    exports.mask(log, &[login.token.expose_secret()])?;
     for warning in exports::warnings(config, login, &fetched) {
         log.warning(&warning);
     }

@@ -7,7 +7,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use super::StepResult;
 
 /// Fails if any form of any secret appears in stdout, stderr or the step summary, except on a line of
-/// stdout/stderr that is exactly `::add-mask::<form>`. Forms: the value, each line of a multi-line
+/// stdout/stderr that is an `::add-mask::` command: runners drop those lines from the log they show (the
+/// step masks several encodings of each value, and the escaped forms need not equal ours). Forms: the value, each line of a multi-line
 /// value (lines of 4+ characters), its JSON-escaped and workflow-command-escaped forms, and its base64.
 pub fn assert_no_leak(result: &StepResult, secrets: &[&str]) {
     let streams = [("stdout", result.stdout.as_str(), true), ("stderr", result.stderr.as_str(), true)];
@@ -23,12 +24,11 @@ pub fn find_leaks(streams: &[(&str, &str, bool)], secrets: &[&str]) -> Vec<Strin
         .enumerate()
         .flat_map(|(i, s)| forms(s).into_iter().map(move |(label, form)| (i, label, form)))
         .collect();
-    let allowed: Vec<String> = needles.iter().map(|(_, _, f)| format!("::add-mask::{f}")).collect();
     let mut leaks = Vec::new();
     for (name, text, masks_allowed) in streams {
         for (n, line) in text.split('\n').enumerate() {
             let line = line.strip_suffix('\r').unwrap_or(line);
-            if *masks_allowed && allowed.iter().any(|a| a == line) {
+            if *masks_allowed && line.starts_with("::add-mask::") {
                 continue;
             }
             for (i, label, form) in &needles {
