@@ -35,7 +35,7 @@ pub enum ConfigError {
     )]
     NoIdToken,
     /// The `secrets` input does not parse.
-    #[error("input `secrets`: {0}")]
+    #[error(transparent)]
     Secrets(#[from] spec::SpecError),
 }
 

@@ -62,14 +62,14 @@ pub enum FetchError {
         "`{path}@{version}`: versions exist only on KV v2 mounts, and `{mount}` is a {kind} mount; drop `@{version}`"
     )]
     VersionUnsupported { path: String, version: u64, mount: String, kind: String },
-    #[error("secrets line {line}: {source}")]
-    Name { line: usize, source: names::NameError },
+    #[error("secrets input, line {line}: {error}")]
+    Name { line: usize, error: names::NameError },
     #[error(
         "export name `{name}` would come from both `{first}` and `{second}`; give one of them another name with `| NAME`"
     )]
     Conflict { name: String, first: String, second: String },
-    #[error("reading `{path}`: {source}")]
-    Vault { path: String, source: Box<VaultError> },
+    #[error("reading `{path}`: {error}")]
+    Vault { path: String, error: Box<VaultError> },
 }
 
 /// What a run read: the values in request order, and what was skipped.
@@ -151,14 +151,14 @@ async fn read_one(
         Ok(None) => return Err(FetchError::NoMount { path: path.to_owned() }),
         Err(e) if e.status() == Some(403) => return Err(denied(path)),
         Err(e) if e.status() == Some(400) => return Err(FetchError::NoMount { path: path.to_owned() }),
-        Err(source) => return Err(FetchError::Vault { path: path.to_owned(), source: Box::new(source) }),
+        Err(source) => return Err(FetchError::Vault { path: path.to_owned(), error: Box::new(source) }),
     };
     check_version(&mount, path, version)?;
     let api_path = mount.api_path(path);
     match vault::read(vault, token, &mount, &api_path, version).await {
         Ok(data) => Ok((api_path, data)),
         Err(e) if e.status() == Some(403) => Err(denied(&api_path)),
-        Err(source) => Err(FetchError::Vault { path: path.to_owned(), source: Box::new(source) }),
+        Err(source) => Err(FetchError::Vault { path: path.to_owned(), error: Box::new(source) }),
     }
 }
 
@@ -233,6 +233,6 @@ fn export_name(request: &Request, key: &str, naming: Naming) -> Result<String, F
         (Selector::All, _) => names::prefixed_name("", key, naming),
         (Selector::Key(_), _) => names::default_name(key, naming),
     };
-    names::check(&name).map_err(|source| FetchError::Name { line: request.line, source })?;
+    names::check(&name).map_err(|error| FetchError::Name { line: request.line, error })?;
     Ok(name)
 }
