@@ -23,7 +23,10 @@ const CLEANUP_BUDGET: Duration = Duration::from_secs(10);
 pub async fn run<W: Write>(config: &Config, log: &mut Log<W>) -> Result<()> {
     let http = Vault::http_client(config.timeout).context("setting up the HTTP client")?;
     let jwt = id_token(config, &http, log).await?;
-    let claims = Claims::peek(jwt.expose_secret()).map_err(|e| anyhow::anyhow!("input `jwt`: not a JWT: {e}"))?;
+    let claims = Claims::peek(jwt.expose_secret()).map_err(|e| match config.jwt {
+        JwtSource::Given(_) => anyhow::anyhow!("input `jwt`: not a JWT: {e}"),
+        _ => anyhow::anyhow!("the forge's ID token is not a JWT: {e}"),
+    })?;
     let now = OffsetDateTime::now_utc();
     log.debug(&format!("ID token claims: {}", claims.summary(now.unix_timestamp())));
     let vault = Vault::new(http, config.addr.clone(), config.namespace.clone(), config.timeout, retry_notice());
