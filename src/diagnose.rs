@@ -1,8 +1,12 @@
 //! Turning a refused login into an explanation: what Vault said, what the token claimed, what to change.
+//!
+//! Vault's JWT errors are terse and name neither the role field nor the input behind them. Each known
+//! message (see reference/oidc-and-vault-jwt.md §4.2, checked against OpenBao 2.7) maps to one line that
+//! says what to change and where: a workflow input, a role field, or the auth method's config.
 
 use time::OffsetDateTime;
 
-use crate::claims::Claims;
+use crate::claims::{self, Claims};
 use crate::config::Config;
 use crate::vault::VaultError;
 
@@ -19,11 +23,17 @@ pub struct LoginError {
     vault: VaultError,
 }
 
-/// Wraps a login failure with the token's claims and a one-line fix when the cause is known.
+/// Wraps a login failure with the token's claims, a one-line fix when the cause is known, and where to
+/// look further when the role's configuration is the likely cause.
 pub fn login_failed(vault: VaultError, config: &Config, claims: &Claims, now: OffsetDateTime) -> LoginError {
-    let hint = hint(&vault, config, claims, now.unix_timestamp()).map(|h| format!("\n  fix: {h}")).unwrap_or_default();
+    let addr = config.addr.as_str().trim_end_matches('/').to_owned();
+    let mut hint =
+        hint(&vault, config, claims, now.unix_timestamp()).map(|h| format!("\n  fix: {h}")).unwrap_or_default();
+    if matches!(vault, VaultError::Api { .. }) {
+        hint.push_str(&format!("\n  more: {}", diagnose_command(&addr, config, claims)));
+    }
     LoginError {
-        addr: config.addr.as_str().trim_end_matches('/').to_owned(),
+        addr,
         role: config.role.clone(),
         mount: config.mount.clone(),
         claims: claims.summary(now.unix_timestamp()),
@@ -32,64 +42,250 @@ pub fn login_failed(vault: VaultError, config: &Config, claims: &Claims, now: Of
     }
 }
 
-/// The fix for each known JWT-auth refusal (messages as Vault and OpenBao word them).
+/// The `vault-login diagnose` command that replays this login against the role, with a fake token carrying
+/// this token's repository and ref.
+fn diagnose_command(addr: &str, config: &Config, claims: &Claims) -> String {
+    let mut command = format!("vault-login diagnose --url {addr} --mount {} --role {}", config.mount, config.role);
+    for (flag, claim) in [("repository", "repository"), ("ref", "ref"), ("event", "event_name")] {
+        let value = claims.text(claim).filter(|v| !v.is_empty() && !v.contains(char::is_whitespace));
+        // `push` is the fake token's default: only other events need saying.
+        if let Some(value) = value.filter(|v| !(flag == "event" && v == "push")) {
+            command.push_str(&format!(" --{flag} {value}"));
+        }
+    }
+    format!("`{command}` with an admin VAULT_TOKEN compares the role with this job's claims, field by field")
+}
+
+/// The refusals we can explain, each recognised by a fragment of Vault's message.
+#[derive(Clone, Copy)]
+enum Cause {
+    RoleNotFound,
+    OidcRoleType,
+    NotConfigured,
+    KeysUnavailable,
+    Denied,
+    NoRoute,
+    Audience,
+    NoBoundAudiences,
+    Expired,
+    NotYetValid,
+    IssuedInFuture,
+    Issuer,
+    Subject,
+    Algorithm,
+    Signature,
+    UserClaimMissing,
+    UserClaimNotString,
+    BoundClaimMissing,
+    BoundClaimMismatch,
+}
+
+/// Most specific fragments first: a signature message may also name the algorithm.
+const KNOWN: &[(&str, Cause)] = &[
+    ("could not be found", Cause::RoleNotFound),
+    ("oidc role_type", Cause::OidcRoleType),
+    ("could not load configuration", Cause::NotConfigured),
+    ("error configuring token validator", Cause::KeysUnavailable),
+    ("permission denied", Cause::Denied),
+    ("no handler for route", Cause::NoRoute),
+    ("invalid audience", Cause::Audience),
+    ("does not match any bound audience", Cause::Audience),
+    ("no audiences bound", Cause::NoBoundAudiences),
+    ("token is expired", Cause::Expired),
+    ("not yet valid", Cause::NotYetValid),
+    ("issued in the future", Cause::IssuedInFuture),
+    ("invalid issuer", Cause::Issuer),
+    ("invalid subject", Cause::Subject),
+    ("unexpected algorithm", Cause::Algorithm),
+    ("signature", Cause::Signature),
+    ("not found in token", Cause::UserClaimMissing),
+    ("could not be converted to string", Cause::UserClaimNotString),
+    ("is missing", Cause::BoundClaimMissing),
+    ("does not match any associated bound claim", Cause::BoundClaimMismatch),
+];
+
+/// The one-line fix for a known JWT-auth refusal, or `None` when Vault's words are not ones we know.
 pub fn hint(error: &VaultError, config: &Config, claims: &Claims, now: i64) -> Option<String> {
     if matches!(error, VaultError::Sealed { .. }) {
         return Some("unseal Vault (`bao operator unseal`), then re-run the job".into());
     }
     let message = error.messages().join("; ");
-    let role = &config.role;
-    let mount = &config.mount;
-    let claim = |name: &str| claims.text(name).unwrap_or_else(|| "(absent)".into());
-    let known: &[(&str, String)] = &[
-        ("could not be found", format!(
-            "create the role (`bao write auth/{mount}/role/{role} @role.json`) or set the `role`/`app` input to an existing one; role names are lower-cased by Vault"
-        )),
-        ("invalid audience", format!(
-            "the token's aud is `{}`: set the `audience` input to a value in the role's bound_audiences, or add `{}` to bound_audiences",
-            claim("aud"), config.audience
-        )),
-        ("no audiences bound", format!("add `\"bound_audiences\": [\"{}\"]` to role `{role}`", config.audience)),
-        ("does not match any associated bound claim", bound_claim_hint(&message, claims, role)),
-        ("is missing", format!(
-            "the token lacks a claim that role `{role}` binds in bound_claims; bind on claims every job token carries (repository, ref)"
-        )),
-        ("not found in token", format!("role `{role}`'s user_claim names a claim the token lacks; use `\"user_claim\": \"sub\"`")),
-        ("token is expired", expiry_hint(claims, now)),
-        ("not yet valid", "the runner's or Vault's clock is off: sync both with NTP (Vault allows 60 s of skew by default, `clock_skew_leeway`)".into()),
-        ("issued in the future", "the runner's or Vault's clock is off: sync both with NTP".into()),
-        ("invalid issuer", format!(
-            "the token's iss is `{}`: set bound_issuer in auth/{mount}/config to exactly that (no trailing slash)", claim("iss")
-        )),
-        ("invalid subject", format!("role `{role}` binds bound_subject, which must equal the token's sub `{}` exactly; bind on bound_claims (repository, ref) instead", claim("sub"))),
-        ("signature", format!(
-            "Vault cannot verify the token with the keys of auth/{mount}/config: check oidc_discovery_url/jwks_url points at the issuer `{}`", claim("iss")
-        )),
-        ("oidc role_type", format!("set `\"role_type\": \"jwt\"` on role `{role}`")),
-        ("could not load configuration", format!("configure the auth method: `bao write auth/{mount}/config oidc_discovery_url=... bound_issuer=...`")),
-        ("no handler for route", format!("no auth method is mounted at `{mount}`: set the `mount` input to the JWT auth mount's path")),
-        ("permission denied", format!(
-            "Vault refused the login itself: check role `{role}`'s token_bound_cidrs against the runner's address"
-        )),
-    ];
-    known.iter().find(|(needle, _)| message.contains(needle)).map(|(_, fix)| fix.clone())
+    let cause = KNOWN.iter().find(|(needle, _)| message.contains(needle)).map(|(_, cause)| *cause)?;
+    Some(fix(cause, &Context { config, claims, now, quoted: message.split('"').nth(1).unwrap_or("the claim") }))
 }
 
-fn bound_claim_hint(message: &str, claims: &Claims, role: &str) -> String {
-    let name = message.split('"').nth(1).unwrap_or("the claim");
-    let value = claims.text(name).unwrap_or_else(|| "(absent)".into());
-    format!(
-        "the token's `{name}` is `{value}`, which role `{role}`'s bound_claims do not allow: add it (globs need \
-         \"bound_claims_type\": \"glob\") or run the job from an allowed {name}"
-    )
+/// What the fixes quote: the step's settings, the token's claims, and the name Vault's message quoted.
+struct Context<'a> {
+    config: &'a Config,
+    claims: &'a Claims,
+    now: i64,
+    quoted: &'a str,
 }
 
-fn expiry_hint(claims: &Claims, now: i64) -> String {
-    match claims.time("exp") {
-        Some(exp) => format!(
-            "the token expired {} ago: request it right before logging in (a `jwt` input may be stale), and check the runner's clock",
-            humantime::format_duration(std::time::Duration::from_secs(now.saturating_sub(exp).unsigned_abs()))
+impl Context<'_> {
+    fn claim(&self, name: &str) -> String {
+        self.claims.text(name).unwrap_or_else(|| "(absent)".into())
+    }
+
+    /// How far `claim` (a time) is from now, as `in 5m` or `5m ago (expired)`.
+    fn when(&self, claim: &str) -> String {
+        self.claims.time(claim).map_or_else(|| "(absent)".into(), |t| claims::relative(t.saturating_sub(self.now)))
+    }
+}
+
+fn fix(cause: Cause, c: &Context) -> String {
+    let (role, mount) = (&c.config.role, &c.config.mount);
+    let aud = c.claims.text("aud").unwrap_or_else(|| c.config.audience.clone());
+    let name = c.quoted;
+    match cause {
+        Cause::RoleNotFound => format!(
+            "auth/{mount} has no role `{role}`: create it (`bao write auth/{mount}/role/{role} @role.json`) or set \
+             the `role` or `app` input to an existing role (Vault lower-cases role names)"
         ),
-        None => "the token is expired: request a fresh one".into(),
+        Cause::OidcRoleType => format!("role `{role}` is an OIDC (browser) role: set `\"role_type\": \"jwt\"` on it"),
+        Cause::NotConfigured => format!(
+            "auth/{mount} is not configured: write auth/{mount}/config with the forge's oidc_discovery_url (or \
+             jwks_url / jwt_validation_pubkeys) and bound_issuer"
+        ),
+        Cause::KeysUnavailable => format!(
+            "Vault cannot load the keys named in auth/{mount}/config: make its oidc_discovery_url or jwks_url \
+             reachable from Vault"
+        ),
+        Cause::Denied => format!(
+            "Vault refused before looking at the token: either nothing is mounted at auth/{mount} (set the `mount` \
+             input to the JWT auth path shown by `bao auth list`) or role `{role}`'s token_bound_cidrs leave out \
+             the runner's address"
+        ),
+        Cause::NoRoute => format!(
+            "nothing is mounted at auth/{mount}: set the `mount` input to the JWT auth path shown by `bao auth list`"
+        ),
+        Cause::Audience => format!(
+            "the token's aud `{aud}` is not in role `{role}`'s bound_audiences: set the `audience` input to one of \
+             them, or add `{aud}` to bound_audiences"
+        ),
+        Cause::NoBoundAudiences => {
+            format!(
+                "role `{role}` has no bound_audiences, so any aud is refused: add `\"bound_audiences\": [\"{aud}\"]`"
+            )
+        }
+        Cause::Expired if c.claims.time("exp").is_some_and(|exp| exp > c.now) => format!(
+            "the token's exp is {} by this machine's clock, yet Vault finds it expired: Vault's clock is ahead; \
+             sync it with NTP",
+            c.when("exp")
+        ),
+        Cause::Expired => format!(
+            "the token expired {} (exp): request it right before logging in (a `jwt` input may be stale) and check \
+             the runner's and Vault's clocks",
+            c.when("exp").trim_end_matches(" (expired)")
+        ),
+        Cause::NotYetValid => format!(
+            "the token becomes valid only {} (nbf): the runner's or Vault's clock is off; sync both with NTP",
+            c.when("nbf")
+        ),
+        Cause::IssuedInFuture => format!(
+            "the token was issued {} (iat): the runner's or Vault's clock is off; sync both with NTP",
+            c.when("iat")
+        ),
+        Cause::Issuer => format!(
+            "the token's iss is `{}`: set bound_issuer in auth/{mount}/config to exactly that (no trailing slash)",
+            c.claim("iss")
+        ),
+        Cause::Subject => format!(
+            "role `{role}`'s bound_subject must equal the token's sub `{}` exactly: fix it, or drop it and bind on \
+             bound_claims (repository, ref)",
+            c.claim("sub")
+        ),
+        Cause::Algorithm => format!(
+            "the token's signing algorithm is not in auth/{mount}/config's jwt_supported_algs: add it (forges sign \
+             RS256 unless told otherwise)"
+        ),
+        Cause::Signature => format!(
+            "no key of auth/{mount}/config verifies the token's signature: point oidc_discovery_url (or jwks_url) \
+             at the issuer `{}` that signed it; a token from another forge, or an altered one, fails here",
+            c.claim("iss")
+        ),
+        Cause::UserClaimMissing => format!(
+            "role `{role}`'s user_claim `{name}` is not in the token: set `\"user_claim\": \"sub\"` (every job \
+             token has sub)"
+        ),
+        Cause::UserClaimNotString => {
+            format!("role `{role}`'s user_claim `{name}` is not a string in the token: set `\"user_claim\": \"sub\"`")
+        }
+        Cause::BoundClaimMissing => format!(
+            "the token has no `{name}` claim, which role `{role}`'s bound_claims require: drop `{name}` from \
+             bound_claims, or bind on claims every job token carries (repository, ref)"
+        ),
+        Cause::BoundClaimMismatch => format!(
+            "the token's `{name}` is `{}`, which role `{role}`'s bound_claims do not allow: add it to bound_claims \
+             (patterns need \"bound_claims_type\": \"glob\") or run the job from an allowed {name}",
+            c.claim(name)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::JobContext;
+    use crate::inputs::Inputs;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    fn config() -> Config {
+        let env = vec![("INPUT_DRY-RUN".to_owned(), "true".to_owned()), ("INPUT_APP".to_owned(), "webapp".to_owned())];
+        Config::from_env(&env, Inputs::default(), JobContext::default(), JobContext::default).unwrap()
+    }
+
+    fn claims() -> Claims {
+        let payload = r#"{"iss":"https://forge/api/actions","aud":"vault","ref":"refs/tags/v1","exp":1000,"nbf":1200}"#;
+        Claims::peek(&format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(payload))).unwrap()
+    }
+
+    fn api(message: &str) -> VaultError {
+        VaultError::Api {
+            method: "POST".into(),
+            path: "auth/jwt/login".into(),
+            status: 400,
+            errors: vec![message.into()],
+        }
+    }
+
+    #[test]
+    fn every_fix_is_one_line_and_quotes_what_to_change() {
+        let cases = [
+            (
+                "error validating claims: claim \"ref\" does not match any associated bound claim values",
+                "`ref` is `refs/tags/v1`",
+            ),
+            ("error validating claims: claim \"environment\" is missing", "no `environment` claim"),
+            ("claim \"actor\" not found in token", "user_claim `actor`"),
+            (
+                "error validating token: invalid expiration time (exp) claim: token is expired",
+                "expired 1m 40s ago (exp)",
+            ),
+            ("error validating token: invalid not before (nbf) claim: token not yet valid", "valid only in 1m 40s"),
+            ("error validating token: invalid issuer (iss) claim", "`https://forge/api/actions`"),
+            ("role \"gitea_cicd_webapp\" could not be found", "no role `gitea_cicd_webapp`"),
+        ];
+        for (message, expected) in cases {
+            let fix = hint(&api(message), &config(), &claims(), 1000 + 100).unwrap();
+            assert!(fix.contains(expected) && !fix.contains('\n'), "{message}: {fix}");
+        }
+        assert!(hint(&api("something new"), &config(), &claims(), 0).is_none());
+    }
+
+    #[test]
+    fn the_error_shows_claims_fix_and_where_to_look_further() {
+        let error =
+            login_failed(api("role \"x\" could not be found"), &config(), &claims(), OffsetDateTime::UNIX_EPOCH);
+        let text = error.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[1].starts_with("  token: iss=https://forge/api/actions"), "{text}");
+        assert!(lines[2].starts_with("  fix: auth/jwt has no role"), "{text}");
+        assert!(
+            lines[3].starts_with("  more: `vault-login diagnose --url https://vault.example.org --mount jwt"),
+            "{text}"
+        );
     }
 }

@@ -1,137 +1,186 @@
 //! The dry run: the whole plan with a fake token, contacting nothing.
+//!
+//! It exists so a workflow can be checked on a laptop before a push: the claims the job's token would
+//! carry (what a role's bound_claims are matched against), the requests in order, and every name the step
+//! would export. The `secrets` input is parsed by the same code as a real run, so a typo fails here.
+
+mod exports;
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
-use crate::config::Config;
+use crate::claims::{self, Claims};
+use crate::config::{Config, JwtSource};
 use crate::fake_token;
-use crate::names;
-use crate::runner;
-use crate::spec::{Request, Selector, Target};
+use crate::runner::Log;
+use crate::spec::{self, Request};
 
 /// What a dry run shows when no `secrets` input is given outside CI: the lab's typical requests, for `app`.
 pub fn example_secrets(app: &str) -> String {
     include_str!("../examples/secrets.txt").replace("webapp", app)
 }
 
-/// One export of the plan: its name (or a pattern) and the placeholder standing for its value.
-struct Planned {
-    kind: &'static str,
-    name: String,
-    placeholder: String,
-}
-
-/// Renders the plan. `requests` are the parsed `secrets` (validated exactly as a real run validates them).
-pub fn render(config: &Config, requests: &[Request], now: i64) -> Result<String> {
-    let claims = fake_token::claims(&config.job, &config.audience, now);
-    let mut out = String::new();
-    let _ = writeln!(out, "vault-login dry run: nothing is sent and nothing is written.\n");
-    section(&mut out, "Fake ID token claims (what the job's real token would carry)", &claim_rows(&claims));
-    section(&mut out, "Requests, in order", &request_rows(config, requests));
-    let exports = exports(config, requests)?;
-    let rows: Vec<(String, String)> =
-        exports.iter().map(|p| (format!("{} {}", p.kind, p.name), p.placeholder.clone())).collect();
-    section(&mut out, "Exports (values are placeholders)", &rows);
-    Ok(out)
-}
-
-/// Writes the plan's exports as a runner would receive them, into `dir` (env, output, summary.md).
-pub fn write_to(dir: &Path, config: &Config, requests: &[Request]) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let planned = exports(config, requests)?;
-    for (kind, file) in [("env", "env"), ("output", "output")] {
-        let pairs: Vec<(&str, &str)> =
-            planned.iter().filter(|p| p.kind == kind).map(|p| (p.name.as_str(), p.placeholder.as_str())).collect();
-        runner::append(&dir.join(file), &runner::render_entries(&pairs)?)?;
+/// Prints the plan to `log` and, with `write_to`, writes the env and output files a runner would get
+/// there. `secrets_given` is whether the `secrets` input was set at all (else, outside CI, the example).
+pub fn run<W: std::io::Write>(
+    config: &Config,
+    secrets_given: bool,
+    write_to: Option<&Path>,
+    log: &mut Log<W>,
+) -> Result<()> {
+    let example = !secrets_given && !config.in_ci && config.secrets.is_empty();
+    let requests = if example { spec::parse(&example_secrets(&config.app))? } else { config.secrets.clone() };
+    let planned = exports::plan(config, &requests)?;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let claims = token_claims(config, now)?;
+    let mut text = render(config, &claims, &requests, &planned, now);
+    if example {
+        text.insert_str(0, "(no `secrets` given: planning the example of examples/secrets.txt for this app)\n");
     }
+    if let Some(dir) = write_to {
+        let skipped = exports::write_to(dir, &planned)?;
+        let _ =
+            writeln!(text, "Wrote the env and output files a runner would get to {}/{{env,output}}.", dir.display());
+        if skipped > 0 {
+            let _ = writeln!(
+                text,
+                "({skipped} wildcard entries are left out: their names depend on keys only Vault knows.)"
+            );
+        }
+    }
+    log.info(text.trim_end());
     Ok(())
+}
+
+/// The claims Vault would see: those of the `jwt` input when one is given, else a fake job token's.
+pub fn token_claims(config: &Config, now: i64) -> Result<Claims> {
+    match &config.jwt {
+        JwtSource::Given(jwt) => {
+            Claims::peek(jwt.expose_secret()).map_err(|e| anyhow::anyhow!("input `jwt`: not a JWT: {e}"))
+        }
+        _ => Ok(Claims::from_map(fake_token::claims(&config.job, &config.audience, now))),
+    }
+}
+
+/// The whole plan as text.
+fn render(config: &Config, claims: &Claims, requests: &[Request], planned: &[exports::Planned], now: i64) -> String {
+    let mut out = String::new();
+    let _ =
+        writeln!(out, "vault-login dry run: nothing is sent to Vault and nothing is written to the runner's files.\n");
+    section(&mut out, "Plan", &plan_rows(config));
+    let title = match config.jwt {
+        JwtSource::Given(_) => "Claims of the `jwt` input (Vault verifies its signature; this run does not)",
+        _ => "Fake ID token claims (what the job's real token would carry)",
+    };
+    section(&mut out, title, &claim_rows(claims.as_map(), now));
+    section(&mut out, "Requests, in order", &request_rows(config, requests));
+    let rows: Vec<(String, String)> =
+        planned.iter().map(|p| (format!("{} {}", p.kind, p.name), p.placeholder.clone())).collect();
+    section(&mut out, "Exports (each secret value is masked with ::add-mask:: before it is written)", &rows);
+    out
 }
 
 fn section(out: &mut String, title: &str, rows: &[(String, String)]) {
     let _ = writeln!(out, "{title}:");
-    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
     for (key, value) in rows {
         let _ = writeln!(out, "  {key:width$}  {value}");
     }
     out.push('\n');
 }
 
-fn claim_rows(claims: &Map<String, Value>) -> Vec<(String, String)> {
-    claims.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect()
+fn plan_rows(config: &Config) -> Vec<(String, String)> {
+    let addr = config.addr.as_str().trim_end_matches('/');
+    let addr = if config.addr_is_placeholder {
+        format!("{addr} (a placeholder: set `url` or VAULT_ADDR)")
+    } else {
+        addr.to_owned()
+    };
+    let context = if config.in_ci {
+        "from the runner (GITHUB_*)"
+    } else {
+        "from the local git checkout; override with --repository, --ref, --sha, --event, --workflow, --actor, --server-url"
+    };
+    vec![
+        ("Vault".into(), addr),
+        ("namespace".into(), config.namespace.clone().unwrap_or_else(|| "(none)".into())),
+        ("auth mount".into(), format!("{} (input `mount`)", config.mount)),
+        ("role".into(), format!("{} (input `role`, or gitea_cicd_<app>)", config.role)),
+        ("audience".into(), format!("{} (input `audience`; must be in the role's bound_audiences)", config.audience)),
+        ("job context".into(), context.into()),
+    ]
+}
+
+/// The claims people bind roles on first, then the rest; times also as dates.
+fn claim_rows(claims: &Map<String, Value>, now: i64) -> Vec<(String, String)> {
+    let first = claims::SHOWN.iter().filter_map(|name| claims.get_key_value(*name));
+    let rest = claims.iter().filter(|(name, _)| !claims::SHOWN.contains(&name.as_str()));
+    first
+        .chain(rest)
+        .map(|(name, value)| {
+            let shown = match (name.as_str(), value.as_i64()) {
+                ("iat" | "nbf" | "exp", Some(t)) => time_text(t, now),
+                _ => value.as_str().map_or_else(|| value.to_string(), str::to_owned),
+            };
+            (name.clone(), shown)
+        })
+        .collect()
+}
+
+fn time_text(t: i64, now: i64) -> String {
+    let date = OffsetDateTime::from_unix_timestamp(t).ok().and_then(|d| d.format(&Rfc3339).ok()).unwrap_or_default();
+    let relative = if t == now { "now".to_owned() } else { claims::relative(t.saturating_sub(now)) };
+    format!("{t} ({date}, {relative})")
 }
 
 fn request_rows(config: &Config, requests: &[Request]) -> Vec<(String, String)> {
     let v1 = |path: &str| format!("{}/v1/{path}", config.addr.as_str().trim_end_matches('/'));
-    let mut rows = vec![
-        ("GET".to_owned(), format!("$ACTIONS_ID_TOKEN_REQUEST_URL&audience={}  (the job's ID token)", config.audience)),
-        ("POST".to_owned(), format!("{}  role={}", v1(&format!("auth/{}/login", config.mount)), config.role)),
-    ];
+    let mut rows = Vec::new();
+    match &config.jwt {
+        JwtSource::Given(_) => {
+            rows.push(("-".to_owned(), "no ID-token request: the `jwt` input is presented".to_owned()))
+        }
+        _ => rows.push((
+            "GET".to_owned(),
+            format!(
+                "$ACTIONS_ID_TOKEN_REQUEST_URL&audience={}  (the job's ID token, from the runner)",
+                config.audience
+            ),
+        )),
+    }
+    rows.push((
+        "POST".to_owned(),
+        format!(
+            "{}  {{\"role\": \"{}\", \"jwt\": <the token>}}",
+            v1(&format!("auth/{}/login", config.mount)),
+            config.role
+        ),
+    ));
     let mut seen = std::collections::BTreeSet::new();
     for request in requests.iter().filter(|r| seen.insert((r.path.clone(), r.version))) {
         rows.push((
             "GET".into(),
-            format!("{}  (which engine, which KV version)", v1(&format!("sys/internal/ui/mounts/{}", request.path))),
+            format!(
+                "{}  (which engine serves it; KV v1 or v2)",
+                v1(&format!("sys/internal/ui/mounts/{}", request.path))
+            ),
         ));
         let version = request.version.map(|v| format!("?version={v}")).unwrap_or_default();
+        rows.push(("GET".into(), format!("{}{version}  (on KV v2, read as <mount>/data/<rest>)", v1(&request.path))));
+    }
+    if config.revoke {
         rows.push((
-            "GET".into(),
-            format!("{}{version}  (`data/` inserted after the mount if it is KV v2)", v1(&request.path)),
+            "POST".into(),
+            format!("{}  (post step: revokes the token and every lease it created)", v1("auth/token/revoke-self")),
         ));
+    } else {
+        rows.push(("-".into(), "post step: nothing revoked (`revoke: false`); the token lives out its TTL".into()));
     }
-    rows.push((
-        "POST".into(),
-        format!("{}  (post step: revokes the token and its leases)", v1("auth/token/revoke-self")),
-    ));
-    rows
-}
-
-fn exports(config: &Config, requests: &[Request]) -> Result<Vec<Planned>> {
-    let login = format!("auth/{}/login", config.mount);
-    let mut planned = vec![plan("env", "VAULT_ADDR", config.addr.as_str().trim_end_matches('/'))];
-    if config.export_token {
-        planned.push(plan("env", "VAULT_TOKEN", &format!("<token from {login}>")));
-    }
-    if let Some(namespace) = &config.namespace {
-        planned.push(plan("env", "VAULT_NAMESPACE", namespace));
-    }
-    for name in ["token-accessor", "policies", "expires-at"] {
-        planned.push(plan("output", name, &format!("<{name} from {login}>")));
-    }
-    for request in requests {
-        let (name, placeholder) = secret_plan(request, config.naming)?;
-        if config.export_env {
-            planned.push(plan("env", &name, &placeholder));
-        }
-        planned.push(plan("output", &name, &placeholder));
-    }
-    Ok(planned)
-}
-
-fn plan(kind: &'static str, name: &str, placeholder: &str) -> Planned {
-    Planned { kind, name: name.to_owned(), placeholder: placeholder.to_owned() }
-}
-
-/// The export name and placeholder for one request; a wildcard's names depend on keys only Vault knows.
-fn secret_plan(request: &Request, naming: names::Naming) -> Result<(String, String)> {
-    let at = |key: &str| match request.version {
-        Some(v) => format!("<{}@{v} {key}>", request.path),
-        None => format!("<{} {key}>", request.path),
-    };
-    let line = request.line;
-    Ok(match (&request.selector, &request.target) {
-        (Selector::Key(key), Target::Name(name)) => {
-            names::check(name).with_context(|| format!("secrets line {line}"))?;
-            (name.clone(), at(key))
-        }
-        (Selector::Key(key), _) => {
-            let name = names::default_name(key, naming);
-            names::check(&name).with_context(|| format!("secrets line {line}"))?;
-            (name, at(key))
-        }
-        (Selector::All, Target::Prefix(prefix)) => (format!("{prefix}<KEY>"), at("<each key>")),
-        (Selector::All, _) => ("<KEY>".to_owned(), at("<each key>")),
-    })
+    rows.into_iter().enumerate().map(|(i, (method, what))| (format!("{}. {method}", i + 1), what)).collect()
 }

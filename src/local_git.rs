@@ -5,22 +5,35 @@ use std::process::Command;
 
 use crate::config::JobContext;
 
-/// Repository, ref and sha of the checkout at `dir`; fields git cannot tell stay `None`. Without a usable
-/// `origin` remote, the repository is `local/<folder name>`.
+/// Repository, ref, sha and forge URL of the checkout at `dir`; fields git cannot tell stay `None` (the
+/// fake token then uses its defaults). Without a usable remote, the repository is `local/<folder name>`.
 pub fn detect(dir: &Path) -> JobContext {
     let git = |args: &[&str]| -> Option<String> {
         let out = Command::new("git").args(args).current_dir(dir).output().ok()?;
         let text = String::from_utf8(out.stdout).ok()?.trim().to_owned();
         (out.status.success() && !text.is_empty()).then_some(text)
     };
-    let remote = git(&["remote", "get-url", "origin"]);
+    // `origin`, or else the only remote there is.
+    let remote = git(&["remote", "get-url", "origin"]).or_else(|| {
+        let remotes = git(&["remote"])?;
+        let mut names = remotes.lines();
+        match (names.next(), names.next()) {
+            (Some(only), None) => git(&["remote", "get-url", only]),
+            _ => None,
+        }
+    });
     let top_dir = git(&["rev-parse", "--show-toplevel"]);
     let folder =
         top_dir.as_deref().or(dir.to_str()).and_then(|d| Path::new(d).file_name()?.to_str().map(str::to_owned));
+    // A branch, or for a detached HEAD (a tag checkout) the tag pointing at it.
+    let git_ref = git(&["symbolic-ref", "-q", "HEAD"]).or_else(|| {
+        let tag = git(&["describe", "--tags", "--exact-match", "HEAD"])?;
+        Some(format!("refs/tags/{tag}"))
+    });
     JobContext {
         repository: remote.as_deref().and_then(repository_of).or_else(|| folder.map(|f| format!("local/{f}"))),
         server_url: remote.as_deref().and_then(server_of),
-        git_ref: git(&["symbolic-ref", "-q", "HEAD"]),
+        git_ref,
         sha: git(&["rev-parse", "-q", "--verify", "HEAD"]),
         ..JobContext::default()
     }
@@ -39,11 +52,18 @@ pub fn repository_of(remote: &str) -> Option<String> {
     Some(format!("{owner}/{repo}"))
 }
 
-/// The forge's base URL, for an https remote.
+/// The forge's base URL (the token's issuer is `<it>/api/actions`): the remote's host over https, which is
+/// where forges serve their web UI even when the remote is an ssh one. Local paths have none.
 fn server_of(remote: &str) -> Option<String> {
-    let rest = remote.strip_prefix("https://")?;
-    let host = rest.split('/').next()?.rsplit('@').next()?;
-    Some(format!("https://{host}"))
+    let (scheme, authority, keep_port) = match remote.split_once("://") {
+        Some((scheme @ ("http" | "https"), rest)) => (scheme, rest.split('/').next()?, true),
+        Some(("ssh" | "git", rest)) => ("https", rest.split('/').next()?, false),
+        Some(_) => return None,
+        None => ("https", remote.split_once(':')?.0, false),
+    };
+    let host = authority.rsplit('@').next()?;
+    let host = if keep_port { host } else { host.split(':').next()? };
+    (!host.is_empty() && !host.contains('/')).then(|| format!("{scheme}://{host}"))
 }
 
 #[cfg(test)]
@@ -59,8 +79,20 @@ mod tests {
             "ssh://git@gitea.example:2222/arcodange/webapp.git",
         ] {
             assert_eq!(repository_of(remote).as_deref(), Some("arcodange/webapp"), "{remote}");
+            assert_eq!(server_of(remote).as_deref(), Some("https://gitea.example"), "{remote}");
         }
         assert_eq!(repository_of("/srv/git/webapp"), None);
-        assert_eq!(server_of("https://user@gitea.example/a/b").as_deref(), Some("https://gitea.example"));
+        assert_eq!(server_of("/srv/git/webapp"), None);
+        assert_eq!(server_of("file:///srv/git/webapp"), None);
+        assert_eq!(server_of("http://localhost:3000/a/b.git").as_deref(), Some("http://localhost:3000"));
+    }
+
+    #[test]
+    fn a_folder_without_git_is_local() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = detect(dir.path());
+        let folder = dir.path().file_name().unwrap().to_str().unwrap();
+        assert_eq!(job.repository, Some(format!("local/{folder}")));
+        assert_eq!((job.git_ref, job.sha, job.server_url), (None, None, None));
     }
 }

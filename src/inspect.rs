@@ -1,0 +1,145 @@
+//! `vault-login diagnose`: why would Vault refuse this job? An admin-side view, for a laptop.
+//!
+//! A refused login says little (`claim "ref" does not match…`), and the role that decides is invisible
+//! from the job. This reads the auth method's config and the role with an admin token, replays Vault's
+//! login checks on a token's claims (the `jwt` input, or a fake token built from git and flags, as in the
+//! dry run), and asks which of the `secrets` paths the role's policies may read. Nothing is logged in and
+//! nothing is exported; the only write is a one-minute probe token, revoked at once.
+
+mod capabilities;
+mod checks;
+mod role;
+mod table;
+
+use std::io::Write;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+use secrecy::{ExposeSecret, SecretString};
+use time::OffsetDateTime;
+
+use crate::claims::Claims;
+use crate::config::{Config, JobContext, JwtSource};
+use crate::inputs::Inputs;
+use crate::runner::Log;
+use crate::vault::Vault;
+use crate::{dry_run, local_git, progress};
+use table::{Row, Verdict};
+
+/// `diagnose` options: the step's inputs (which Vault, mount, role, audience, secrets) plus an admin token.
+#[derive(Args)]
+pub struct DiagnoseArgs {
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// A Vault token that may read auth/<mount>/config and auth/<mount>/role/<role> [default: $VAULT_TOKEN];
+    /// prefer the variable: a flag shows in the process list
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+}
+
+/// Runs the diagnosis; fails (exit 1) when any check would refuse the login or a read.
+pub async fn run<W: Write>(
+    args: DiagnoseArgs,
+    job: JobContext,
+    env: &[(String, String)],
+    log: &mut Log<W>,
+) -> Result<()> {
+    let token = admin_token(args.token, env)?;
+    let inputs = Inputs { dry_run: Some("true".into()), ..args.inputs };
+    let local = || std::env::current_dir().map(|dir| local_git::detect(&dir)).unwrap_or_default();
+    let config = Config::from_env(env, inputs, job, local)?;
+    if config.addr_is_placeholder {
+        bail!("diagnose needs the Vault address: pass --url or set VAULT_ADDR");
+    }
+    if config.in_ci && !log.mask(token.expose_secret()).is_emitted() {
+        bail!("refusing a Vault token that cannot be masked in the log");
+    }
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let claims = dry_run::token_claims(&config, now)?;
+    let vault = client(&config)?;
+    let (auth, role) = role::read(&vault, &token, &config.mount, &config.role).await?;
+    let mount = &config.mount;
+    let Some(role) = role else {
+        let roles = role::list(&vault, &token, mount).await.unwrap_or_default();
+        bail!(
+            "auth/{mount} has no role `{}`; its roles: {}. Set --role (or --app) to one of them",
+            config.role,
+            if roles.is_empty() { "none".to_owned() } else { roles.join(", ") }
+        );
+    };
+    let Some(auth) = auth else {
+        bail!("auth/{mount} is not configured: write auth/{mount}/config (oidc_discovery_url and bound_issuer)");
+    };
+    let iss_known = matches!(config.jwt, JwtSource::Given(_)) || config.job.server_url.is_some();
+    let mut rows = checks::login(&role, &auth, &claims, now, iss_known);
+    rows.extend(policy_rows(&vault, &token, &role).await?);
+    let mut text = header(&config, &claims);
+    text.push_str(&table::render(["CHECK", "VAULT EXPECTS", "TOKEN HAS", "RESULT"], &rows));
+    if config.secrets.is_empty() {
+        text.push_str("\nNo `secrets` given (--secrets): no read permissions to check.\n");
+    } else {
+        let (read_rows, whose) = capabilities::check(&vault, &token, &role, &config.role, &config.secrets).await?;
+        text.push_str(&format!("\nReads, as {}:\n", whose.describe()));
+        text.push_str(&table::render(["SECRET", "READ AS", "CAPABILITIES", "RESULT"], &read_rows));
+        rows.extend(read_rows);
+    }
+    log.info(text.trim_end());
+    let failed = rows.iter().filter(|r| r.verdict == Verdict::Fail).count();
+    if failed > 0 {
+        bail!("{failed} check(s) fail (marked FAIL above): Vault would refuse this job's login or reads");
+    }
+    Ok(())
+}
+
+/// `--token`, else `VAULT_TOKEN` (the Vault CLI's variable), else `BAO_TOKEN` (the OpenBao CLI's).
+fn admin_token(flag: Option<String>, env: &[(String, String)]) -> Result<SecretString> {
+    let from_env = |name: &str| env.iter().find(|(k, v)| k == name && !v.trim().is_empty()).map(|(_, v)| v.clone());
+    let token =
+        flag.filter(|t| !t.trim().is_empty()).or_else(|| from_env("VAULT_TOKEN")).or_else(|| from_env("BAO_TOKEN"));
+    token.map(|t| SecretString::from(t.trim().to_owned())).ok_or_else(|| {
+        anyhow!(
+            "diagnose needs a Vault token that may read the auth method's config and role: set VAULT_TOKEN (or --token)"
+        )
+    })
+}
+
+fn client(config: &Config) -> Result<Vault> {
+    let http = Vault::http_client(config.timeout, &config.tls).context("setting up the HTTP client")?;
+    let notice = progress::notice(&config.addr, config.debug);
+    Ok(Vault::new(http, config.addr.clone(), config.namespace.clone(), config.timeout, notice))
+}
+
+fn header(config: &Config, claims: &Claims) -> String {
+    let token = match config.jwt {
+        JwtSource::Given(_) => "the `jwt` input".to_owned(),
+        _ => format!(
+            "a fake token for {} at {} (change with --repository, --ref, --event…)",
+            claims.text("repository").unwrap_or_default(),
+            claims.text("ref").unwrap_or_default()
+        ),
+    };
+    format!(
+        "vault-login diagnose: role `{}` of auth/{} at {}, against {token}\n\nLogin checks, in Vault's order:\n",
+        config.role,
+        config.mount,
+        config.addr.as_str().trim_end_matches('/')
+    )
+}
+
+/// One row per token policy: it must exist, or the token silently lacks its rights.
+async fn policy_rows(vault: &Vault, token: &SecretString, role: &role::Role) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    if role.token_policies.is_empty() {
+        rows.push(Row::new("token_policies", "(none)", "the token gets no rights", Verdict::Fail));
+    }
+    for policy in &role.token_policies {
+        let path = format!("sys/policies/acl/{policy}");
+        let exists = vault.get(&path, token).await.with_context(|| format!("reading {path}"))?.is_some();
+        let (actual, verdict) = if exists { ("exists", Verdict::Ok) } else { ("does not exist", Verdict::Fail) };
+        rows.push(Row::new(format!("policy {policy}"), format!("sys/policies/acl/{policy}"), actual, verdict));
+    }
+    if !role.token_no_default_policy {
+        rows.push(Row::new("policy default", "added unless token_no_default_policy", "-", Verdict::Note));
+    }
+    Ok(rows)
+}
