@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::{Config, JobContext};
 use crate::inputs::Inputs;
 use crate::runner::Log;
-use crate::{dry_run, fake_token, local_git, post, spec, step};
+use crate::{dry_run, fake_token, local_git, post, step};
 
 /// Trade the job's OIDC ID token for a short-lived Vault token, export secrets, revoke at job end.
 ///
@@ -36,6 +36,9 @@ pub enum Command {
     Post,
     /// Print a token shaped like this job's (unsigned, or signed for a sandbox Vault)
     FakeToken(FakeTokenArgs),
+    /// Explain a refused login: compare the role (read with an admin VAULT_TOKEN) with a token's claims,
+    /// and check the role's read rights on every `secrets` path
+    Diagnose(Box<crate::inspect::DiagnoseArgs>),
 }
 
 /// What a runner would say about the job; for local runs (defaults come from git, then GITHUB_*).
@@ -59,7 +62,8 @@ pub struct JobFlags {
     /// Actor [default: local]
     #[arg(long, value_name = "USER", global = true)]
     pub actor: Option<String>,
-    /// Forge base URL; the token's issuer is <URL>/api/actions [default: from the origin remote]
+    /// Forge base URL; the token's issuer is <URL>/api/actions (GitHub's for https://github.com)
+    /// [default: from the origin remote]
     #[arg(long, value_name = "URL", global = true)]
     pub server_url: Option<String>,
 }
@@ -73,7 +77,10 @@ pub struct FakeTokenArgs {
     /// Print the signing key's public half as a JWKS document instead of a token
     #[arg(long, requires = "sign_with")]
     pub print_jwks: bool,
-    /// Audience of the token [default: vault]
+    /// Print the signing key's public half as PEM, for the auth method's `jwt_validation_pubkeys`
+    #[arg(long, requires = "sign_with", conflicts_with = "print_jwks")]
+    pub print_public_key: bool,
+    /// Audience of the token
     #[arg(long, value_name = "AUD", default_value = "vault")]
     pub audience: String,
 }
@@ -133,31 +140,16 @@ async fn dispatch(cli: Cli, env: &[(String, String)], log: &mut Log<io::Stdout>)
             Ok(())
         }
         Some(Command::FakeToken(args)) => fake_token_command(args, cli.job.into(), env),
+        Some(Command::Diagnose(args)) => crate::inspect::run(*args, cli.job.into(), env, log).await,
         None => {
             let local = || std::env::current_dir().map(|dir| local_git::detect(&dir)).unwrap_or_default();
             let config = Config::from_env(env, cli.inputs.clone(), cli.job.into(), local)?;
             if config.dry_run {
-                return dry_run_command(&config, &cli.inputs, cli.write_to.as_deref());
+                return dry_run::run(&config, cli.inputs.secrets.is_some(), cli.write_to.as_deref(), log);
             }
             step::run(&config, log).await
         }
     }
-}
-
-fn dry_run_command(config: &Config, inputs: &Inputs, write_to: Option<&std::path::Path>) -> Result<()> {
-    let example = inputs.secrets.is_none() && !config.in_ci && config.secrets.is_empty();
-    let requests = if example { spec::parse(&dry_run::example_secrets(&config.app))? } else { config.secrets.clone() };
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let mut out = io::stdout().lock();
-    if example {
-        writeln!(out, "(no `secrets` given: planning the example from examples/secrets.txt)")?;
-    }
-    out.write_all(dry_run::render(config, &requests, now)?.as_bytes())?;
-    if let Some(dir) = write_to {
-        dry_run::write_to(dir, config, &requests)?;
-        writeln!(out, "Wrote the env and output files to {}", dir.display())?;
-    }
-    Ok(())
 }
 
 fn fake_token_command(args: FakeTokenArgs, flags: JobContext, env: &[(String, String)]) -> Result<()> {
@@ -172,6 +164,8 @@ fn fake_token_command(args: FakeTokenArgs, flags: JobContext, env: &[(String, St
     let key = fake_token::SigningKey::from_pem(&pem).with_context(|| format!("--sign-with {}", path.display()))?;
     if args.print_jwks {
         println!("{}", serde_json::to_string_pretty(&key.jwks())?);
+    } else if args.print_public_key {
+        print!("{}", key.public_key_pem()?);
     } else {
         println!("{}", key.sign(&claims)?);
     }

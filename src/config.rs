@@ -15,6 +15,7 @@ use crate::inputs::Inputs;
 use crate::names::Naming;
 use crate::runner::FileCommands;
 use crate::spec::{self, Request};
+use crate::tls::TlsSettings;
 
 /// A problem with the step's inputs or environment, found before anything is sent anywhere.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +64,8 @@ struct RunnerVars {
     actions_id_token_request_url: Option<String>,
     actions_id_token_request_token: Option<String>,
     vault_addr: Option<String>,
+    vault_cacert: Option<String>,
+    runner_temp: Option<PathBuf>,
 }
 
 /// What the job is, as far as claims and defaults are concerned. Filled from `GITHUB_*` in CI and from the
@@ -129,6 +132,12 @@ pub struct Config {
     pub tofu_skip_child_token: bool,
     pub bao_env: bool,
     pub timeout: Duration,
+    /// How to verify Vault and prove ourselves to it (`ca-certificate`, `client-*`, `tls-skip-verify`).
+    pub tls: TlsSettings,
+    /// `wait-for-unseal`: how long to wait for a sealed Vault to be unsealed; `None` fails at once.
+    pub wait_for_unseal: Option<Duration>,
+    /// `RUNNER_TEMP`, where the CA file exported as `VAULT_CACERT` is written.
+    pub runner_temp: Option<PathBuf>,
     pub files: FileCommands,
     pub job: JobContext,
 }
@@ -167,6 +176,7 @@ impl Config {
         let (addr, addr_is_placeholder) = addr(inputs.url.as_deref(), vars.vault_addr.as_deref(), dry_run)?;
         let app = app(inputs.app.as_deref(), job.repository.as_deref())?;
         let role = inputs.role.clone().unwrap_or_else(|| format!("gitea_cicd_{app}"));
+        short("role", &role)?;
         let mount = mount(inputs.mount.as_deref())?;
         let audience = inputs.audience.clone().unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
         let secrets = spec::parse(inputs.secrets.as_deref().unwrap_or(""))?;
@@ -191,7 +201,15 @@ impl Config {
             min_lease_ttl: inputs.min_lease_ttl.as_deref().map(|v| duration("min-lease-ttl", v)).transpose()?,
             tofu_skip_child_token: flag("tofu-skip-child-token", inputs.tofu_skip_child_token.as_deref(), false)?,
             bao_env: flag("bao-env", inputs.bao_env.as_deref(), false)?,
-            timeout: inputs.timeout.as_deref().map(|v| duration("timeout", v)).transpose()?.unwrap_or(DEFAULT_TIMEOUT),
+            timeout: inputs.timeout.as_deref().map(|v| bounded("timeout", v)).transpose()?.unwrap_or(DEFAULT_TIMEOUT),
+            tls: tls(&inputs, &vars)?,
+            wait_for_unseal: inputs
+                .wait_for_unseal
+                .as_deref()
+                .map(|v| bounded("wait-for-unseal", v))
+                .transpose()?
+                .filter(|wait| !wait.is_zero()),
+            runner_temp: vars.runner_temp.clone().filter(|p| !p.as_os_str().is_empty()),
             files: FileCommands {
                 env: vars.github_env,
                 output: vars.github_output,
@@ -270,6 +288,7 @@ fn app(input: Option<&str>, repository: Option<&str>) -> Result<String, ConfigEr
         input: "app",
         hint: "no repository name to default to (GITHUB_REPOSITORY is unset); set `app: <your app slug>`",
     })?;
+    short("app", app)?;
     if app.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
         Ok(app.to_owned())
     } else {
@@ -280,8 +299,20 @@ fn app(input: Option<&str>, repository: Option<&str>) -> Result<String, ConfigEr
     }
 }
 
+/// Names end up in URLs and in every message: a name longer than any real one is refused without
+/// being echoed.
+fn short(input: &'static str, value: &str) -> Result<(), ConfigError> {
+    const MAX_NAME: usize = 256;
+    if value.chars().count() > MAX_NAME {
+        let problem = format!("is {} characters long; at most {MAX_NAME} are accepted", value.chars().count());
+        return Err(ConfigError::Invalid { input, problem });
+    }
+    Ok(())
+}
+
 fn mount(input: Option<&str>) -> Result<String, ConfigError> {
     let mount = input.unwrap_or(DEFAULT_MOUNT).trim_matches('/');
+    short("mount", mount)?;
     let valid = !mount.is_empty()
         && mount.split('/').all(|s| !s.is_empty() && s != ".." && s != ".")
         && mount.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
@@ -320,6 +351,14 @@ fn jwt_source(inputs: &Inputs, vars: &RunnerVars, dry_run: bool) -> Result<JwtSo
     }
 }
 
+/// The TLS inputs; `ca-certificate` falls back to `VAULT_CACERT`, as the Vault CLI and OpenTofu read it.
+fn tls(inputs: &Inputs, vars: &RunnerVars) -> Result<TlsSettings, ConfigError> {
+    let ca = inputs.ca_certificate.as_deref().or(vars.vault_cacert.as_deref().filter(|v| !v.trim().is_empty()));
+    let skip_verify = flag("tls-skip-verify", inputs.tls_skip_verify.as_deref(), false)?;
+    TlsSettings::from_inputs(ca, inputs.client_certificate.as_deref(), inputs.client_key.as_deref(), skip_verify)
+        .map_err(|e| ConfigError::Invalid { input: e.input, problem: e.problem })
+}
+
 /// Parses a boolean input the way YAML authors write them.
 pub fn flag(input: &'static str, value: Option<&str>, default: bool) -> Result<bool, ConfigError> {
     match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
@@ -328,6 +367,19 @@ pub fn flag(input: &'static str, value: Option<&str>, default: bool) -> Result<b
         Some("false" | "no" | "off" | "0") => Ok(false),
         Some(other) => Err(ConfigError::Invalid { input, problem: format!("expected true or false, got `{other}`") }),
     }
+}
+
+/// A wait the step itself sits through (`timeout`, `wait-for-unseal`): at most a day, since a CI job
+/// never runs longer, and `timeout` at least a second, so that a request can be made at all.
+fn bounded(input: &'static str, value: &str) -> Result<Duration, ConfigError> {
+    const DAY: Duration = Duration::from_secs(24 * 3600);
+    let parsed = duration(input, value)?;
+    let too_short = input == "timeout" && parsed < Duration::from_secs(1);
+    if parsed > DAY || too_short {
+        let range = if input == "timeout" { "between 1s and 24h" } else { "at most 24h" };
+        return Err(ConfigError::Invalid { input, problem: format!("must be {range}, got `{}`", value.trim()) });
+    }
+    Ok(parsed)
 }
 
 /// Parses `90`, `90s`, `15m`, `1h 30m`: a bare number is seconds, as in Vault's TTL fields.
@@ -412,10 +464,18 @@ mod tests {
     fn bad_values_name_their_input() {
         assert!(err(ci(&[("INPUT_REVOKE", "maybe")])).starts_with("input `revoke`: expected true or false"));
         assert!(err(ci(&[("INPUT_TIMEOUT", "soon")])).starts_with("input `timeout`"));
+        assert!(err(ci(&[("INPUT_WAIT-FOR-UNSEAL", "soon")])).starts_with("input `wait-for-unseal`"));
+        assert!(err(ci(&[("INPUT_WAIT-FOR-UNSEAL", "2d")])).contains("at most 24h"));
+        assert!(err(ci(&[("INPUT_TIMEOUT", "99999999999")])).contains("between 1s and 24h"));
+        assert!(err(ci(&[("INPUT_TIMEOUT", "0")])).contains("between 1s and 24h"));
+        assert!(err(ci(&[("INPUT_TLS-SKIP-VERIFY", "perhaps")])).starts_with("input `tls-skip-verify`"));
+        assert!(err(ci(&[("INPUT_CA-CERTIFICATE", "/no/such/ca.pem")])).starts_with("input `ca-certificate`"));
+        let key_only = err(ci(&[("INPUT_CLIENT-KEY", "-----BEGIN PRIVATE KEY-----")]));
+        assert!(key_only.starts_with("input `client-certificate`"), "{key_only}");
         assert!(err(ci(&[("INPUT_APP", "web app")])).starts_with("input `app`"));
         assert!(err(ci(&[("INPUT_MOUNT", "../sys")])).starts_with("input `mount`"));
         assert!(err(ci(&[("INPUT_NAMING", "shouty")])).starts_with("input `naming`"));
-        assert!(err(ci(&[("INPUT_SECRETS", "kvv2/x")])).starts_with("input `secrets`: secrets input, line 1"));
+        assert!(err(ci(&[("INPUT_SECRETS", "kvv2/x")])).starts_with("secrets input, line 1, column 7"));
     }
 
     #[test]

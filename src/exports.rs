@@ -100,6 +100,15 @@ impl Exports {
         Ok(())
     }
 
+    /// `VAULT_CACERT` (and `BAO_CACERT` with `bao-env`): the CA file written for later steps, so that
+    /// OpenTofu and the CLI verify Vault the way this step did.
+    pub fn add_ca_file(&mut self, config: &Config, path: &str) {
+        self.env.push(plain("VAULT_CACERT", path));
+        if config.bao_env {
+            self.env.push(plain("BAO_CACERT", path));
+        }
+    }
+
     /// One line for the log: the names, never the values.
     pub fn describe(&self) -> String {
         let names = |entries: &[Entry]| entries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ");

@@ -1,6 +1,7 @@
-//! Turning the `secrets` requests into values: each distinct path read once, reads run concurrently.
+//! Turning the `secrets` requests into values: each distinct path read once, one mount lookup per mount,
+//! lookups and reads run concurrently.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use secrecy::SecretString;
@@ -124,14 +125,76 @@ async fn read_distinct(
     let mut distinct: Vec<(String, Option<u64>)> = requests.iter().map(|r| (r.path.clone(), r.version)).collect();
     distinct.sort();
     distinct.dedup();
-    stream::iter(distinct)
-        .map(|(path, version)| async move {
-            let data = read_one(vault, token, &path, version, policies).await?;
-            Ok::<_, FetchError>(((path, version), data))
+    let mut paths: Vec<&str> = distinct.iter().map(|(path, _)| path.as_str()).collect();
+    paths.dedup();
+    let mounts = resolve_mounts(vault, token, &paths, policies).await?;
+    stream::iter(&distinct)
+        .map(|(path, version)| {
+            let mount = &mounts[path.as_str()];
+            async move {
+                let data = read_one(vault, token, path, *version, mount, policies).await?;
+                Ok::<_, FetchError>(((path.clone(), *version), data))
+            }
         })
         .buffer_unordered(CONCURRENT_READS)
         .try_collect()
         .await
+}
+
+/// The mount of each path, with as few lookups as possible. Mounts never nest (Vault refuses a mount
+/// inside or above another), so the mount found for one path serves every path under it: first one
+/// lookup per first segment (paths that differ there cannot share a mount), then one per path still
+/// uncovered (several mounts under one first segment, e.g. `secret/a/` and `secret/b/`).
+async fn resolve_mounts<'p>(
+    vault: &Vault,
+    token: &SecretString,
+    paths: &[&'p str],
+    policies: &[String],
+) -> Result<HashMap<&'p str, Mount>, FetchError> {
+    let mut firsts = HashSet::new();
+    let (first_round, rest): (Vec<&str>, Vec<&str>) =
+        paths.iter().partition(|path| firsts.insert(path.split('/').next().unwrap_or(path)));
+    let mut found = look_up_mounts(vault, token, first_round, policies).await?;
+    // Only a mount that is a prefix of the path it was found for is known to serve the paths under it.
+    let known: Vec<Mount> =
+        found.iter().filter(|(path, m)| path.starts_with(&m.path)).map(|(_, m)| m.clone()).collect();
+    let mut uncovered = Vec::new();
+    for path in rest {
+        match known.iter().find(|m| path.starts_with(&m.path)) {
+            Some(mount) => found.push((path, mount.clone())),
+            None => uncovered.push(path),
+        }
+    }
+    found.extend(look_up_mounts(vault, token, uncovered, policies).await?);
+    Ok(found.into_iter().collect())
+}
+
+async fn look_up_mounts<'p>(
+    vault: &Vault,
+    token: &SecretString,
+    paths: Vec<&'p str>,
+    policies: &[String],
+) -> Result<Vec<(&'p str, Mount)>, FetchError> {
+    stream::iter(paths)
+        .map(|path| async move { Ok::<_, FetchError>((path, look_up_mount(vault, token, path, policies).await?)) })
+        .buffer_unordered(CONCURRENT_READS)
+        .try_collect()
+        .await
+}
+
+async fn look_up_mount(
+    vault: &Vault,
+    token: &SecretString,
+    path: &str,
+    policies: &[String],
+) -> Result<Mount, FetchError> {
+    match vault::mount_of(vault, token, path).await {
+        Ok(Some(mount)) => Ok(mount),
+        Ok(None) => Err(FetchError::NoMount { path: path.to_owned() }),
+        Err(e) if e.status() == Some(403) => Err(denied(path, path, policies)),
+        Err(e) if e.status() == Some(400) => Err(FetchError::NoMount { path: path.to_owned() }),
+        Err(source) => Err(FetchError::Vault { path: path.to_owned(), error: Box::new(source) }),
+    }
 }
 
 async fn read_one(
@@ -139,27 +202,20 @@ async fn read_one(
     token: &SecretString,
     path: &str,
     version: Option<u64>,
+    mount: &Mount,
     policies: &[String],
 ) -> Result<(String, Option<SecretData>), FetchError> {
-    let denied = |api_path: &str| FetchError::Denied {
-        path: path.to_owned(),
-        api_path: api_path.to_owned(),
-        policies: policies.join(", "),
-    };
-    let mount = match vault::mount_of(vault, token, path).await {
-        Ok(Some(mount)) => mount,
-        Ok(None) => return Err(FetchError::NoMount { path: path.to_owned() }),
-        Err(e) if e.status() == Some(403) => return Err(denied(path)),
-        Err(e) if e.status() == Some(400) => return Err(FetchError::NoMount { path: path.to_owned() }),
-        Err(source) => return Err(FetchError::Vault { path: path.to_owned(), error: Box::new(source) }),
-    };
-    check_version(&mount, path, version)?;
+    check_version(mount, path, version)?;
     let api_path = mount.api_path(path);
-    match vault::read(vault, token, &mount, &api_path, version).await {
+    match vault::read(vault, token, mount, &api_path, version).await {
         Ok(data) => Ok((api_path, data)),
-        Err(e) if e.status() == Some(403) => Err(denied(&api_path)),
+        Err(e) if e.status() == Some(403) => Err(denied(path, &api_path, policies)),
         Err(source) => Err(FetchError::Vault { path: path.to_owned(), error: Box::new(source) }),
     }
+}
+
+fn denied(path: &str, api_path: &str, policies: &[String]) -> FetchError {
+    FetchError::Denied { path: path.to_owned(), api_path: api_path.to_owned(), policies: policies.join(", ") }
 }
 
 fn check_version(mount: &Mount, path: &str, version: Option<u64>) -> Result<(), FetchError> {
@@ -235,4 +291,60 @@ fn export_name(request: &Request, key: &str, naming: Naming) -> Result<String, F
     };
     names::check(&name).map_err(|error| FetchError::Name { line: request.line, error })?;
     Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use secrecy::ExposeSecret;
+    use serde_json::json;
+    use wiremock::matchers::{method, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+
+    async fn answer(server: &MockServer, path: &str, body: Value) {
+        let template = ResponseTemplate::new(200).set_body_json(body);
+        Mock::given(method("GET")).and(path_regex(path)).respond_with(template).mount(server).await;
+    }
+
+    /// Three paths on `kvv2/`, one each on `secret/a/` and `secret/b/` (two mounts under one first segment).
+    #[tokio::test]
+    async fn one_mount_lookup_per_mount() {
+        let server = MockServer::start().await;
+        let mount = |path: &str, options: Value| json!({ "data": { "path": path, "type": "kv", "options": options } });
+        answer(&server, "^/v1/sys/internal/ui/mounts/kvv2/", mount("kvv2/", json!({ "version": "2" }))).await;
+        for m in ["a", "b"] {
+            answer(
+                &server,
+                &format!("^/v1/sys/internal/ui/mounts/secret/{m}/"),
+                mount(&format!("secret/{m}/"), Value::Null),
+            )
+            .await;
+            answer(&server, &format!("^/v1/secret/{m}/"), json!({ "data": { "k": format!("v-{m}") } })).await;
+        }
+        answer(
+            &server,
+            "^/v1/kvv2/data/app/",
+            json!({ "data": { "data": { "k": "v2" }, "metadata": { "version": 3 } } }),
+        )
+        .await;
+        let addr = url::Url::parse(&server.uri()).unwrap();
+        let vault = Vault::new(reqwest::Client::new(), addr, None, Duration::from_secs(5), Arc::new(|_| {}));
+        let spec = "kvv2/app/x k | X\nkvv2/app/y k | Y\nkvv2/app/z k | Z\nsecret/a/one k | A\nsecret/b/two k | B";
+        let requests = crate::spec::parse(spec).unwrap();
+        let token = SecretString::from("t");
+        let fetched = fetch(&vault, &token, &requests, Naming::Default, false, &[]).await.unwrap();
+
+        let values: Vec<(&str, &str)> =
+            fetched.secrets.iter().map(|s| (s.name.as_str(), s.value.expose_secret())).collect();
+        assert_eq!(values, [("X", "v2"), ("Y", "v2"), ("Z", "v2"), ("A", "v-a"), ("B", "v-b")]);
+        let requested: Vec<String> =
+            server.received_requests().await.unwrap().iter().map(|r| r.url.path().to_owned()).collect();
+        let lookups = requested.iter().filter(|p| p.starts_with("/v1/sys/internal/ui/mounts/")).count();
+        assert_eq!(lookups, 3, "{requested:#?}");
+        assert_eq!(requested.len(), 3 + 5, "{requested:#?}");
+    }
 }

@@ -100,4 +100,31 @@ pub struct Inputs {
     #[arg(long, value_name = "DURATION")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
+
+    /// Extra CA certificate(s) to trust for Vault: PEM text, base64-encoded PEM, or a file path
+    /// [default: $VAULT_CACERT]
+    #[arg(long, value_name = "PEM")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_certificate: Option<String>,
+
+    /// Client certificate for Vaults that require mTLS: PEM text, base64-encoded PEM, or a file path
+    #[arg(long, value_name = "PEM")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<String>,
+
+    /// Private key of `client-certificate`: PEM text, base64-encoded PEM, or a file path (prefer a path
+    /// or the INPUT_CLIENT-KEY variable to pasting a key into a flag)
+    #[arg(long, value_name = "PEM")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<String>,
+
+    /// Do not verify Vault's TLS certificate (insecure; warned about on every run) [default: false]
+    #[arg(long, value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_skip_verify: Option<String>,
+
+    /// If Vault is sealed, wait up to this long for someone to unseal it, e.g. 10m [default: fail at once]
+    #[arg(long, value_name = "DURATION")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_for_unseal: Option<String>,
 }

@@ -15,15 +15,18 @@ pub mod exports;
 pub mod fake_token;
 pub mod fetch;
 pub mod inputs;
+pub mod inspect;
 pub mod local_git;
 pub mod mask;
 pub mod names;
 pub mod oidc;
 pub mod post;
+pub mod progress;
 pub mod runner;
 pub mod spec;
 pub mod step;
 pub mod summary;
+pub mod tls;
 pub mod vault;
 
 /// `--version`: the crate version and the commit it was built from.

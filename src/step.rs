@@ -1,7 +1,6 @@
 //! The main step: ID token -> login -> reads -> masks -> exports, all or nothing.
 
 use std::io::Write;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -13,27 +12,22 @@ use crate::config::{Config, JwtSource};
 use crate::exports::{self, Exports};
 use crate::fetch::{self, Fetched};
 use crate::runner::Log;
-use crate::vault::{self, Login, RetryNotice, Vault};
-use crate::{diagnose, oidc, summary};
+use crate::vault::{self, Login, Vault, VaultError};
+use crate::{diagnose, oidc, progress, summary, tls};
 
 /// Revoking after a failure gets its own small budget: the step's deadline may be what just ran out.
 const CLEANUP_BUDGET: Duration = Duration::from_secs(10);
 
 /// Runs the main step against Vault. On error nothing has been exported and the token is revoked.
 pub async fn run<W: Write>(config: &Config, log: &mut Log<W>) -> Result<()> {
-    let http = Vault::http_client(config.timeout).context("setting up the HTTP client")?;
-    let jwt = id_token(config, &http, log).await?;
-    let claims = Claims::peek(jwt.expose_secret()).map_err(|e| match config.jwt {
-        JwtSource::Given(_) => anyhow::anyhow!("input `jwt`: not a JWT: {e}"),
-        _ => anyhow::anyhow!("the forge's ID token is not a JWT: {e}"),
-    })?;
-    let now = OffsetDateTime::now_utc();
-    log.debug(&format!("ID token claims: {}", claims.summary(now.unix_timestamp())));
-    let vault = Vault::new(http, config.addr.clone(), config.namespace.clone(), config.timeout, retry_notice());
-    let login = vault::login(&vault, &config.mount, &config.role, &jwt)
-        .await
-        .map_err(|e| diagnose::login_failed(e, config, &claims, now))?;
-    mask_token(log, login.token.expose_secret())?;
+    for warning in tls::warnings(&config.addr, &config.tls) {
+        log.warning(&warning);
+    }
+    let http = Vault::http_client(config.timeout, &config.tls).context("setting up the HTTP client")?;
+    let notice = progress::notice(&config.addr, log.debug_enabled());
+    let vault = Vault::new(http.clone(), config.addr.clone(), config.namespace.clone(), config.timeout, notice)
+        .wait_for_unseal(config.wait_for_unseal);
+    let (login, now) = log_in(config, &vault, &http, log).await?;
     log.info(&format!(
         "Logged in to {} as role `{}` (policies: {}); the token expires in {}",
         config.addr.as_str().trim_end_matches('/'),
@@ -51,13 +45,51 @@ pub async fn run<W: Write>(config: &Config, log: &mut Log<W>) -> Result<()> {
     }
 }
 
+/// Logs in and masks the token. An ID token from the runner that Vault found expired (after a long wait
+/// for an unseal, say) is replaced by a fresh one, once: the forge issues new ones for as long as the job
+/// runs. Vault judges expiry with its own clock and leeway, so its answer, not the token's `exp`, decides.
+/// A login that succeeded is never repeated.
+async fn log_in<W: Write>(
+    config: &Config,
+    vault: &Vault,
+    http: &reqwest::Client,
+    log: &mut Log<W>,
+) -> Result<(Login, OffsetDateTime)> {
+    let refetchable = matches!(config.jwt, JwtSource::Oidc { .. });
+    let mut jwt = id_token(config, http, log).await?;
+    let mut refetched = false;
+    loop {
+        let claims = Claims::peek(jwt.expose_secret()).map_err(|e| match config.jwt {
+            JwtSource::Given(_) => anyhow::anyhow!("input `jwt`: not a JWT: {e}"),
+            _ => anyhow::anyhow!("the forge's ID token is not a JWT: {e}"),
+        })?;
+        let now = OffsetDateTime::now_utc();
+        log.debug(&format!("ID token claims: {}", claims.summary(now.unix_timestamp())));
+        match vault::login(vault, &config.mount, &config.role, &jwt).await {
+            Ok(login) => {
+                mask_token(log, login.token.expose_secret())?;
+                return Ok((login, now));
+            }
+            Err(e) if refetchable && !refetched && refused_as_expired(&e) => {
+                log.info("Vault found the ID token expired; requesting a fresh one and logging in again");
+                (jwt, refetched) = (id_token(config, http, log).await?, true);
+            }
+            Err(e) => return Err(diagnose::login_failed(e, config, &claims, now).into()),
+        }
+    }
+}
+
+/// Vault's 400 for a JWT whose `exp` has passed (as OpenBao and Vault word it).
+fn refused_as_expired(error: &VaultError) -> bool {
+    error.status() == Some(400) && error.messages().iter().any(|m| m.contains("token is expired"))
+}
+
 /// The JWT to present: the `jwt` input, or a fresh ID token from the runner.
 async fn id_token<W: Write>(config: &Config, http: &reqwest::Client, log: &mut Log<W>) -> Result<SecretString> {
     let jwt = match &config.jwt {
         JwtSource::Given(jwt) => jwt.clone(),
         JwtSource::Oidc { request_url, request_token } => {
-            let notice =
-                |e: &oidc::OidcError, wait: Duration| println!("Retrying the ID-token request in {wait:.1?}: {e}");
+            let notice = progress::oidc_notice(log.debug_enabled());
             oidc::fetch(http, request_url, request_token, &config.audience, notice)
                 .await
                 .context("requesting the job's OIDC ID token")?
@@ -66,8 +98,10 @@ async fn id_token<W: Write>(config: &Config, http: &reqwest::Client, log: &mut L
             anyhow::bail!("a fake token cannot log in; drop `dry-run` or sign it (see `vault-login fake-token`)")
         }
     };
-    mask_token(log, jwt.expose_secret())?;
-    Ok(jwt)
+    match (&config.jwt, mask_token(log, jwt.expose_secret())) {
+        (JwtSource::Given(_), Err(e)) => Err(e.context("input `jwt`")),
+        (_, masked) => masked.map(|()| jwt),
+    }
 }
 
 /// Tokens are single-line and long; a token that cannot be masked is not one to use.
@@ -78,10 +112,6 @@ fn mask_token<W: Write>(log: &mut Log<W>, token: &str) -> Result<()> {
     }
 }
 
-fn retry_notice() -> RetryNotice {
-    Arc::new(|error, wait| println!("Retrying in {wait:.1?}: {error}"))
-}
-
 /// Saved at once, so that even a step killed halfway leaves the post step what it needs to revoke.
 fn save_state(config: &Config, login: &Login) -> Result<()> {
     let mut entries = vec![("vault_addr", config.addr.as_str().to_owned())];
@@ -90,6 +120,7 @@ fn save_state(config: &Config, login: &Login) -> Result<()> {
     }
     if config.revoke {
         entries.push(("vault_token", login.token.expose_secret().to_owned()));
+        entries.extend(crate::post::tls_state(&config.tls));
     }
     let pairs: Vec<(&str, &str)> = entries.iter().map(|(k, v)| (*k, v.as_str())).collect();
     config.files.write_state(&pairs)?;
@@ -109,7 +140,11 @@ async fn export<W: Write>(
         fetch::fetch(vault, &login.token, &config.secrets, config.naming, config.ignore_not_found, &login.policies)
             .await?
     };
-    let exports = Exports::build(config, login, &fetched, now);
+    let mut exports = Exports::build(config, login, &fetched, now);
+    if let Some(pem) = &config.tls.ca_pem {
+        let path = write_ca_file(config, pem).context("writing the CA file for VAULT_CACERT (RUNNER_TEMP)")?;
+        exports.add_ca_file(config, &path);
+    }
     exports.mask(log, &[login.token.expose_secret()])?;
     for warning in exports::warnings(config, login, &fetched) {
         log.warning(&warning);
@@ -123,8 +158,20 @@ async fn export<W: Write>(
     Ok(())
 }
 
+/// The CA for later steps (`VAULT_CACERT`), in `RUNNER_TEMP`. The post step learns its path first, so
+/// that it removes the file whatever happens after.
+fn write_ca_file(config: &Config, pem: &str) -> Result<String> {
+    let dir = config.runner_temp.clone().unwrap_or_else(std::env::temp_dir);
+    let path = tls::ca_file_path(&dir)?;
+    let shown = path.display().to_string();
+    config.files.write_state(&[(crate::post::CA_FILE_STATE, &shown)])?;
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(&path, pem)?;
+    Ok(shown)
+}
+
 async fn revoke_after_failure<W: Write>(vault: &Vault, token: &SecretString, log: &mut Log<W>) {
-    match vault::revoke_self(&vault.with_budget(CLEANUP_BUDGET), token).await {
+    match vault::revoke_self(&vault.with_budget(CLEANUP_BUDGET, "the clean-up budget"), token).await {
         Ok(()) => log.info("Nothing was exported; the Vault token was revoked."),
         Err(e) => log.warning(&format!(
             "Nothing was exported, but revoking the Vault token failed ({e}); the post step will try again, \

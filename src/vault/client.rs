@@ -1,24 +1,27 @@
-//! The HTTP side of Vault: one request, its retries, and what an answer means.
+//! The HTTP side of Vault: one request, its retries within the step's budget, and a sealed Vault waited
+//! for. What an answer means is in `answer`.
 //!
-//! Deliberately small: the step needs five endpoints, each a GET or POST with `X-Vault-Token`. Errors keep
-//! Vault's own `errors[]` verbatim, since that text is what a user searches for.
+//! Deliberately small: the step needs a few endpoints, each a GET or POST with `X-Vault-Token`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, redirect};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use tokio::time::Instant;
 use url::Url;
 
-use super::VaultError;
+use super::answer::{interpret, is_route_error, read_capped};
+use super::seal::{self, SealStatus};
+use super::{TransportKind, VaultError};
+use crate::tls::TlsSettings;
 
-/// Vault's answers are small JSON documents; a huge body is a misconfigured proxy, not Vault.
-const MAX_BODY: usize = 1024 * 1024;
 /// One attempt may not take longer than this, so a hung connection still leaves time to retry.
 const MAX_ATTEMPT: Duration = Duration::from_secs(15);
+/// A standby sends one redirect to the active node; a chain is a loop.
+const MAX_REDIRECTS: usize = 5;
 
 /// Whether a request may be sent again after a failure whose outcome is unknown.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -30,8 +33,63 @@ pub enum Replay {
     OnlyIfNotProcessed,
 }
 
-/// Told about every retry, so the caller can log one line per retry.
-pub type RetryNotice = Arc<dyn Fn(&VaultError, Duration) + Send + Sync>;
+/// What happens while a request is in progress, for the caller's log.
+pub enum Progress<'a> {
+    /// An attempt failed and will be repeated after `wait`; `left` is what remains of the budget called
+    /// `budget` (e.g. "input `timeout`").
+    Retry { error: &'a VaultError, wait: Duration, left: Duration, budget: &'static str },
+    /// Vault is sealed and the step waits for it (`wait-for-unseal`); `left` remains of that wait.
+    Sealed { status: Option<&'a SealStatus>, next_check: Duration, left: Duration },
+    /// Vault was unsealed after the step waited `waited` for it.
+    Unsealed { waited: Duration },
+}
+
+/// Told about every retry and every check of a sealed Vault, so the caller can log one line for each.
+pub type Notice = Arc<dyn Fn(Progress<'_>) + Send + Sync>;
+
+/// The per-attempt limit for a step whose overall budget is `timeout`: a third of it, so that a hung
+/// connection still leaves room for two more attempts, between 1 and 15 seconds.
+pub fn attempt_timeout(timeout: Duration) -> Duration {
+    (timeout / 3).clamp(Duration::from_secs(1), MAX_ATTEMPT).min(timeout)
+}
+
+/// `now + wait`, or a year from now if that overflows the clock: a deadline never panics.
+fn later(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait).unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
+}
+
+/// The overall deadline, shared by clones so that time spent waiting for an unseal is given back once.
+#[derive(Clone)]
+struct Budget {
+    total: Duration,
+    /// What the budget is called in messages, e.g. "input `timeout`".
+    name: &'static str,
+    deadline: Arc<Mutex<Instant>>,
+}
+
+impl Budget {
+    fn new(total: Duration, name: &'static str) -> Self {
+        Self { total, name, deadline: Arc::new(Mutex::new(later(total))) }
+    }
+
+    fn deadline(&self) -> Instant {
+        *self.deadline.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// After a wait: the deadline is pushed so that `remaining` is left again, never pulled earlier.
+    fn restore(&self, remaining: Duration) {
+        let mut deadline = self.deadline.lock().unwrap_or_else(PoisonError::into_inner);
+        *deadline = (*deadline).max(Instant::now() + remaining);
+    }
+}
+
+/// `wait-for-unseal`: until when, and a lock so that concurrent requests wait (and print) once.
+#[derive(Clone)]
+struct UnsealWait {
+    until: Instant,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
 
 /// A Vault server as the step talks to it.
 #[derive(Clone)]
@@ -39,25 +97,30 @@ pub struct Vault {
     http: reqwest::Client,
     addr: Url,
     namespace: Option<String>,
-    deadline: Instant,
-    on_retry: RetryNotice,
+    budget: Budget,
+    attempt: Duration,
+    unseal: Option<UnsealWait>,
+    notice: Notice,
 }
 
 impl Vault {
     /// `timeout` is the budget for everything this client will do, retries included.
-    pub fn new(
-        http: reqwest::Client,
-        addr: Url,
-        namespace: Option<String>,
-        timeout: Duration,
-        on_retry: RetryNotice,
-    ) -> Self {
-        Self { http, addr, namespace, deadline: Instant::now() + timeout, on_retry }
+    pub fn new(http: reqwest::Client, addr: Url, namespace: Option<String>, timeout: Duration, notice: Notice) -> Self {
+        let attempt = attempt_timeout(timeout);
+        let budget = Budget::new(timeout, "input `timeout`");
+        Self { http, addr, namespace, budget, attempt, unseal: None, notice }
     }
 
-    /// The same server with a fresh budget, for work that must happen even after the step's ran out.
-    pub fn with_budget(&self, budget: Duration) -> Self {
-        Self { deadline: Instant::now() + budget, ..self.clone() }
+    /// When Vault turns out to be sealed, wait up to `wait` (in all) for someone to unseal it.
+    pub fn wait_for_unseal(self, wait: Option<Duration>) -> Self {
+        let unseal = wait.map(|w| UnsealWait { until: later(w), lock: Arc::default() });
+        Self { unseal, ..self }
+    }
+
+    /// The same server with a fresh budget, for work that must happen even after the step's ran out;
+    /// `name` says which budget in messages.
+    pub fn with_budget(&self, budget: Duration, name: &'static str) -> Self {
+        Self { budget: Budget::new(budget, name), ..self.clone() }
     }
 
     /// The server's address, for messages.
@@ -65,13 +128,16 @@ impl Vault {
         &self.addr
     }
 
-    /// An HTTP client with the step's settings.
-    pub fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
-        reqwest::Client::builder()
+    /// An HTTP client with the step's settings. It honours `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, follows
+    /// a standby's 307 to the active node with the same method, body and token, and refuses redirects
+    /// from https to http, which would send the token unencrypted.
+    pub fn http_client(timeout: Duration, tls: &TlsSettings) -> reqwest::Result<reqwest::Client> {
+        let builder = reqwest::Client::builder()
             .user_agent(concat!("vault-login/", env!("CARGO_PKG_VERSION")))
-            .timeout(timeout.min(MAX_ATTEMPT))
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .build()
+            .timeout(attempt_timeout(timeout))
+            .connect_timeout(attempt_timeout(timeout).min(Duration::from_secs(5)))
+            .redirect(redirect::Policy::custom(follow));
+        tls.apply(builder)?.build()
     }
 
     /// GET `v1/<path>`. `Ok(None)` means 404, which callers turn into "not found" for their own noun.
@@ -93,6 +159,16 @@ impl Vault {
         self.call(Method::POST, path, token, Some(body), replay).await
     }
 
+    /// One unauthenticated GET, no retries: for `sys/seal-status` while the step waits on a seal.
+    pub(super) async fn probe(&self, path: &str) -> Result<Option<Value>, VaultError> {
+        self.attempt(Method::GET, path, None, None).await
+    }
+
+    pub(super) fn notify(&self, progress: Progress<'_>) {
+        (self.notice)(progress);
+    }
+
+    /// Retries within the deadline; a sealed Vault is waited for (`wait-for-unseal`) or described.
     async fn call(
         &self,
         method: Method,
@@ -101,20 +177,57 @@ impl Vault {
         body: Option<&Value>,
         replay: Replay,
     ) -> Result<Option<Value>, VaultError> {
+        loop {
+            match self.with_retries(&method, path, token, body, replay).await {
+                Err(VaultError::Sealed { .. }) => match &self.unseal {
+                    Some(wait) => {
+                        let remaining = self.budget.deadline().saturating_duration_since(Instant::now());
+                        let _one_waiter = wait.lock.lock().await;
+                        seal::wait_for_unseal(self, wait.until).await?;
+                        self.budget.restore(remaining);
+                    }
+                    None => return Err(seal::describe(self).await),
+                },
+                other => return other,
+            }
+        }
+    }
+
+    async fn with_retries(
+        &self,
+        method: &Method,
+        path: &str,
+        token: Option<&SecretString>,
+        body: Option<&Value>,
+        replay: Replay,
+    ) -> Result<Option<Value>, VaultError> {
+        let last = Mutex::new(None::<String>);
         let attempt = || self.attempt(method.clone(), path, token, body);
         let backoff = ExponentialBuilder::default()
             .with_jitter()
             .with_min_delay(Duration::from_millis(250))
             .with_max_delay(Duration::from_secs(4))
             .without_max_times();
-        let retried = attempt
-            .retry(backoff)
-            .sleep(tokio::time::sleep)
-            .when(|e: &VaultError| e.is_retryable(replay))
-            .notify(|e: &VaultError, wait| (self.on_retry)(e, wait));
-        tokio::time::timeout_at(self.deadline, retried).await.unwrap_or_else(|_| {
-            Err(VaultError::Deadline { addr: self.addr.to_string(), method: method.to_string(), path: path.to_owned() })
-        })
+        let retried =
+            attempt.retry(backoff).sleep(tokio::time::sleep).when(|e: &VaultError| e.is_retryable(replay)).notify(
+                |error: &VaultError, wait| {
+                    *last.lock().unwrap_or_else(PoisonError::into_inner) = Some(error.brief());
+                    let left = self.budget.deadline().saturating_duration_since(Instant::now());
+                    self.notify(Progress::Retry { error, wait, left, budget: self.budget.name });
+                },
+            );
+        let deadline = self.budget.deadline();
+        let result = tokio::time::timeout_at(deadline, retried).await.unwrap_or_else(|_| {
+            let last = last.into_inner().unwrap_or_else(PoisonError::into_inner);
+            Err(VaultError::Deadline {
+                addr: self.addr.to_string(),
+                method: method.to_string(),
+                path: path.to_owned(),
+                within: format!("{} ({})", humantime::format_duration(self.budget.total), self.budget.name),
+                last: last.unwrap_or_else(|| "the first attempt was still waiting for an answer".into()),
+            })
+        });
+        result.map_err(|e| not_repeated(e, replay))
     }
 
     async fn attempt(
@@ -134,7 +247,7 @@ impl Vault {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let transport = |e: reqwest::Error| VaultError::transport(&self.addr, &method, path, &e);
+        let transport = |e: reqwest::Error| VaultError::transport(&self.addr, &method, path, &e, self.attempt);
         let response = request.send().await.map_err(transport)?;
         let status = response.status();
         let bytes = read_capped(response).await.map_err(transport)?;
@@ -146,95 +259,89 @@ impl Vault {
     }
 }
 
-/// Reads the body, refusing more than [`MAX_BODY`] bytes.
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_BODY {
-            body.truncate(MAX_BODY + 1);
-            break;
+/// Says why a login that got no answer was not sent again: a second token would be minted if Vault had
+/// acted on the first.
+fn not_repeated(error: VaultError, replay: Replay) -> VaultError {
+    match error {
+        VaultError::Transport { addr, method, path, mut detail, kind }
+            if replay == Replay::OnlyIfNotProcessed
+                && matches!(kind, TransportKind::Timeout | TransportKind::Other) =>
+        {
+            detail.push_str("; not sent again, since Vault may have acted on it");
+            VaultError::Transport { addr, method, path, detail, kind }
         }
+        other => other,
     }
-    Ok(body)
 }
 
-fn interpret(
-    status: StatusCode,
-    body: &[u8],
-    addr: &Url,
-    method: &Method,
-    path: &str,
-) -> Result<Option<Value>, VaultError> {
-    let decode = |detail: String| VaultError::Decode { method: method.to_string(), path: path.to_owned(), detail };
-    if body.len() > MAX_BODY {
-        return Err(decode(format!("the answer is larger than {MAX_BODY} bytes")));
+/// The redirect policy: a few hops, never from https down to http.
+fn follow(attempt: redirect::Attempt<'_>) -> redirect::Action {
+    let downgrade = attempt.previous().iter().any(|u| u.scheme() == "https") && attempt.url().scheme() != "https";
+    if downgrade {
+        attempt.error("refusing a redirect from https to plain http: it would send the token unencrypted")
+    } else if attempt.previous().len() > MAX_REDIRECTS {
+        attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+    } else {
+        attempt.follow()
     }
-    if status.is_success() {
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(None);
-        }
-        return serde_json::from_slice(body).map(Some).map_err(|e| decode(format!("not JSON: {e}")));
-    }
-    let errors = error_messages(body);
-    if status == StatusCode::SERVICE_UNAVAILABLE && errors.iter().any(|e| e.contains("sealed")) {
-        return Err(VaultError::Sealed { addr: addr.to_string() });
-    }
-    Err(VaultError::Api { method: method.to_string(), path: path.to_owned(), status: status.as_u16(), errors })
-}
-
-/// Vault's `{"errors": [...]}`, or a short excerpt of whatever else answered (a proxy's HTML page, say).
-fn error_messages(body: &[u8]) -> Vec<String> {
-    #[derive(serde::Deserialize)]
-    struct Errors {
-        errors: Vec<String>,
-    }
-    if let Ok(parsed) = serde_json::from_slice::<Errors>(body) {
-        return parsed.errors;
-    }
-    let text = String::from_utf8_lossy(body);
-    let excerpt: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect();
-    if excerpt.is_empty() { Vec::new() } else { vec![format!("(not a Vault answer) {excerpt}")] }
-}
-
-/// A 404 that says the route itself does not exist (wrong mount), as opposed to "no secret here".
-fn is_route_error(errors: &[String]) -> bool {
-    errors.iter().any(|e| e.contains("no handler for route"))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use serde_json::json;
+    use wiremock::matchers::{any, body_json, header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
     use super::*;
 
-    fn addr() -> Url {
-        Url::parse("http://127.0.0.1:8200").unwrap()
+    /// A client for `server` that counts its retry notices.
+    fn client(server: &MockServer, retries: &Arc<AtomicUsize>) -> Vault {
+        let http = Vault::http_client(Duration::from_secs(10), &TlsSettings::default()).unwrap();
+        let retries = retries.clone();
+        let notice: Notice = Arc::new(move |_| {
+            retries.fetch_add(1, Ordering::SeqCst);
+        });
+        Vault::new(http, Url::parse(&server.uri()).unwrap(), None, Duration::from_secs(10), notice)
     }
 
-    #[test]
-    fn errors_keep_vaults_words() {
-        let body = br#"{"errors":["role \"x\" could not be found"]}"#;
-        let err = interpret(StatusCode::BAD_REQUEST, body, &addr(), &Method::POST, "auth/jwt/login").unwrap_err();
-        assert_eq!(err.to_string(), "POST auth/jwt/login: Vault answered 400: role \"x\" could not be found");
+    #[tokio::test]
+    async fn consistency_failures_are_retried_and_refusals_are_not() {
+        let server = MockServer::start().await;
+        let ok = ResponseTemplate::new(200).set_body_json(json!({ "data": {} }));
+        Mock::given(path("/v1/kv/a")).respond_with(ResponseTemplate::new(412)).up_to_n_times(1).mount(&server).await;
+        Mock::given(path("/v1/kv/a")).respond_with(ok).mount(&server).await;
+        let refused = ResponseTemplate::new(400).set_body_json(json!({ "errors": ["bad request"] }));
+        Mock::given(path("/v1/kv/b")).respond_with(refused).mount(&server).await;
+        let retries = Arc::new(AtomicUsize::new(0));
+        let vault = client(&server, &retries);
+        let token = SecretString::from("t0ken");
+        assert_eq!(vault.get("kv/a", &token).await.unwrap(), Some(json!({ "data": {} })));
+        assert_eq!(retries.load(Ordering::SeqCst), 1, "412 is retried");
+        assert_eq!(vault.get("kv/b", &token).await.unwrap_err().status(), Some(400));
+        assert_eq!(retries.load(Ordering::SeqCst), 1, "400 is final");
     }
 
-    #[test]
-    fn sealed_is_its_own_error() {
-        let body = br#"{"errors":["Vault is sealed"]}"#;
-        let err = interpret(StatusCode::SERVICE_UNAVAILABLE, body, &addr(), &Method::GET, "x").unwrap_err();
-        assert!(matches!(err, VaultError::Sealed { .. }));
-    }
-
-    #[test]
-    fn non_json_bodies_are_excerpted() {
-        let body = b"<html>\n<body>502 Bad Gateway</body></html>";
-        let err = interpret(StatusCode::BAD_GATEWAY, body, &addr(), &Method::GET, "x").unwrap_err();
-        assert!(err.to_string().contains("(not a Vault answer) <html> <body>502 Bad Gateway</body></html>"));
-        let ok = interpret(StatusCode::OK, b"<html>", &addr(), &Method::GET, "x").unwrap_err();
-        assert!(ok.to_string().contains("not JSON"));
-    }
-
-    #[test]
-    fn empty_success_is_none() {
-        assert_eq!(interpret(StatusCode::NO_CONTENT, b"", &addr(), &Method::POST, "x").unwrap(), None);
+    #[tokio::test]
+    async fn a_standby_redirect_keeps_method_body_and_token() {
+        let active = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/auth/jwt/login"))
+            .and(header("X-Vault-Token", "t0ken"))
+            .and(body_json(json!({ "role": "r" })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "ok": true })))
+            .mount(&active)
+            .await;
+        let standby = MockServer::start().await;
+        let location = format!("{}/v1/auth/jwt/login", active.uri());
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(307).insert_header("Location", location))
+            .mount(&standby)
+            .await;
+        let vault = client(&standby, &Arc::default());
+        let (body, token) = (json!({ "role": "r" }), SecretString::from("t0ken"));
+        let answer = vault.post("auth/jwt/login", Some(&token), &body, Replay::OnlyIfNotProcessed).await;
+        assert_eq!(answer.unwrap(), Some(json!({ "ok": true })));
     }
 }

@@ -21,18 +21,25 @@
 
 pub mod app;
 pub mod bao;
+pub mod bao_server;
+pub mod emulator;
 pub mod envfile;
 pub mod issuer;
 pub mod job;
 pub mod leak;
+pub mod local;
 pub mod postgres;
+pub mod proxy;
 
 pub use app::{App, AppOptions};
 pub use bao::{Bao, BaoReply};
+pub use bao_server::{BaoServer, TlsListener};
 pub use issuer::{Issuer, JobClaims, TokenRequest};
 pub use job::{Job, StepResult};
 pub use leak::assert_no_leak;
+pub use local::run_local;
 pub use postgres::Pg;
+pub use proxy::{Proxy, Rule};
 
 /// The real servers, as described by the `VAULT_LOGIN_TEST_*` variables that `scripts/test` exports.
 #[derive(Clone, Debug)]

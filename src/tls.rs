@@ -1,0 +1,361 @@
+//! TLS towards Vault: the `ca-certificate`, `client-certificate`, `client-key` and `tls-skip-verify` inputs,
+//! the CA file exported as `VAULT_CACERT`, and TLS failures told in plain words.
+//!
+//! Certificates come as PEM text, base64-encoded PEM (what hashicorp/vault-action takes, since a secret
+//! holding PEM is awkward in YAML) or a file path, so each of the usual ways of passing them works.
+
+use std::io;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::{AlertDescription, CertificateError};
+use secrecy::{ExposeSecret, SecretString};
+use url::{Host, Url};
+
+/// The prefix of the CA file written in `RUNNER_TEMP`; the post step removes only files named like this.
+const CA_FILE_PREFIX: &str = "vault-login-ca-";
+
+/// How the step verifies Vault and proves itself to it.
+#[derive(Default)]
+pub struct TlsSettings {
+    /// Extra trusted CA certificates (PEM), added to the system's roots.
+    pub ca_pem: Option<String>,
+    /// A client certificate for Vaults that require mTLS.
+    pub client: Option<ClientIdentity>,
+    /// Accept any server certificate. Insecure; warned about on every run.
+    pub skip_verify: bool,
+}
+
+/// A client certificate chain and its key. No `Debug`: the key is a secret.
+pub struct ClientIdentity {
+    pub cert_pem: String,
+    pub key_pem: SecretString,
+}
+
+/// Which input a problem is about, and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("input `{input}`: {problem}")]
+pub struct TlsInputError {
+    pub input: &'static str,
+    pub problem: String,
+}
+
+impl TlsSettings {
+    /// Validates the raw inputs. The certificate texts are parsed here so that a bad input fails before
+    /// anything is sent, with the input's name.
+    pub fn from_inputs(
+        ca: Option<&str>,
+        cert: Option<&str>,
+        key: Option<&str>,
+        skip_verify: bool,
+    ) -> Result<Self, TlsInputError> {
+        let ca_pem = ca.map(|v| load_pem("ca-certificate", v, "CERTIFICATE")).transpose()?;
+        if let Some(pem) = &ca_pem {
+            check_certificates("ca-certificate", pem)?;
+        }
+        let client = match (cert, key) {
+            (None, None) => None,
+            (Some(_), None) => return Err(invalid("client-key", "is required with `client-certificate`".into())),
+            (None, Some(_)) => return Err(invalid("client-certificate", "is required with `client-key`".into())),
+            (Some(cert), Some(key)) => {
+                let identity = ClientIdentity {
+                    cert_pem: load_pem("client-certificate", cert, "CERTIFICATE")?,
+                    key_pem: SecretString::from(load_pem("client-key", key, "PRIVATE KEY")?),
+                };
+                check_certificates("client-certificate", &identity.cert_pem)?;
+                PrivateKeyDer::from_pem_slice(identity.key_pem.expose_secret().as_bytes())
+                    .map_err(|e| invalid("client-key", format!("holds no usable private key ({e})")))?;
+                Some(identity)
+            }
+        };
+        Ok(Self { ca_pem, client, skip_verify })
+    }
+
+    /// Applies the settings to an HTTP client under construction.
+    pub fn apply(&self, mut builder: reqwest::ClientBuilder) -> reqwest::Result<reqwest::ClientBuilder> {
+        if let Some(pem) = &self.ca_pem {
+            builder = builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(pem.as_bytes())?);
+        }
+        if let Some(client) = &self.client {
+            builder = builder.identity(client.to_reqwest()?);
+        }
+        Ok(builder.tls_danger_accept_invalid_certs(self.skip_verify))
+    }
+}
+
+impl ClientIdentity {
+    fn to_reqwest(&self) -> reqwest::Result<reqwest::Identity> {
+        let mut both = self.key_pem.expose_secret().to_owned();
+        both.push('\n');
+        both.push_str(&self.cert_pem);
+        reqwest::Identity::from_pem(both.as_bytes())
+    }
+}
+
+/// Every PEM block must be a well-formed X.509 certificate, and there must be at least one.
+fn check_certificates(input: &'static str, pem: &str) -> Result<(), TlsInputError> {
+    let mut store = rustls::RootCertStore::empty();
+    for der in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+        let der = der.map_err(|e| invalid(input, format!("the PEM text is damaged ({e})")))?;
+        store.add(der).map_err(|e| invalid(input, format!("not a valid X.509 certificate ({e})")))?;
+    }
+    if store.is_empty() {
+        return Err(invalid(input, "holds no certificate".into()));
+    }
+    Ok(())
+}
+
+fn invalid(input: &'static str, problem: String) -> TlsInputError {
+    TlsInputError { input, problem }
+}
+
+/// PEM text, base64-encoded PEM, or the path of a PEM file → PEM text holding a `label` block
+/// (`PRIVATE KEY` also matches `RSA PRIVATE KEY` and `EC PRIVATE KEY`).
+/// The value itself is never quoted in errors: a key is a secret, and a mangled certificate is noise.
+pub fn load_pem(input: &'static str, value: &str, label: &str) -> Result<String, TlsInputError> {
+    let value = value.trim();
+    let has_block = |text: &str| text.contains("-----BEGIN ") && text.contains(&format!("{label}-----"));
+    let pem = if value.starts_with("-----BEGIN ") {
+        value.to_owned()
+    } else if let Some(decoded) = decode_base64(value) {
+        decoded
+    } else if value.len() < 4096 && Path::new(value).is_file() {
+        std::fs::read_to_string(value).map_err(|e| invalid(input, format!("cannot read the file `{value}` ({e})")))?
+    } else {
+        return Err(invalid(
+            input,
+            "expected PEM text (-----BEGIN ...), base64-encoded PEM, or the path of a PEM file; the value is none \
+             of these (no such file)"
+                .into(),
+        ));
+    };
+    if has_block(&pem) { Ok(pem) } else { Err(invalid(input, format!("holds no `-----BEGIN ...{label}-----` block"))) }
+}
+
+/// Base64 (whitespace ignored) that decodes to PEM text.
+fn decode_base64(value: &str) -> Option<String> {
+    let compact: String = value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let bytes = STANDARD.decode(compact).ok()?;
+    String::from_utf8(bytes).ok().filter(|text| text.trim_start().starts_with("-----BEGIN "))
+}
+
+/// A fresh path in `dir` for the CA file exported as `VAULT_CACERT`: two steps of one job never collide.
+pub fn ca_file_path(dir: &Path) -> io::Result<PathBuf> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(io::Error::other)?;
+    let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(dir.join(format!("{CA_FILE_PREFIX}{suffix}.pem")))
+}
+
+/// Removes a CA file named by [`ca_file_path`]; refuses any other path, since the post step takes the
+/// path from its state. `Ok(false)` when it was already gone.
+pub fn remove_ca_file(path: &Path) -> io::Result<bool> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    if !(name.starts_with(CA_FILE_PREFIX) && name.ends_with(".pem")) {
+        return Err(io::Error::other(format!("`{}` is not a CA file written by vault-login", path.display())));
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The warnings a run's connection settings deserve: plain http off this machine, disabled verification.
+pub fn warnings(addr: &Url, tls: &TlsSettings) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if addr.scheme() == "http" && !is_loopback(addr) {
+        warnings.push(format!(
+            "{addr} is plain http: the Vault token and every secret cross the network unencrypted. Use https://"
+        ));
+    }
+    if tls.skip_verify && addr.scheme() == "https" {
+        warnings.push(format!(
+            "tls-skip-verify is on: the certificate of {addr} is not checked, so anyone on the network path can \
+             pose as Vault and collect the token. Pass the CA in `ca-certificate` instead"
+        ));
+    }
+    warnings
+}
+
+fn is_loopback(addr: &Url) -> bool {
+    match addr.host() {
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// A TLS failure talking to `addr` in plain words, with the fix; `None` when `error` is not one.
+pub fn explain(error: &(dyn std::error::Error + 'static), addr: &Url) -> Option<String> {
+    let rustls_error = causes(error).find_map(|e| e.downcast_ref::<rustls::Error>())?;
+    let name = addr.host_str().unwrap_or_default();
+    let host = addr.port().map_or_else(|| name.to_owned(), |port| format!("{name}:{port}"));
+    Some(match rustls_error {
+        rustls::Error::InvalidCertificate(cert) => certificate(cert, &host, name),
+        rustls::Error::AlertReceived(alert) => alert_received(*alert, &host),
+        other => format!("the TLS handshake with {host} failed ({other})"),
+    })
+}
+
+/// The error and its causes, looking inside `io::Error`s (whose `source` skips the error they wrap).
+fn causes<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    let mut next = Some(error);
+    std::iter::from_fn(move || {
+        let current = next?;
+        let inner = current.downcast_ref::<io::Error>().and_then(|io| io.get_ref());
+        next = match inner {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => current.source(),
+        };
+        Some(current)
+    })
+}
+
+fn certificate(error: &CertificateError, host: &str, name: &str) -> String {
+    match error {
+        CertificateError::UnknownIssuer => format!(
+            "the certificate of {host} is signed by an unknown certificate authority (unknown issuer): pass that \
+             CA in the `ca-certificate` input (PEM text, base64-encoded PEM, or a file path)"
+        ),
+        CertificateError::Expired => format!("the certificate of {host} has expired: renew Vault's TLS certificate"),
+        CertificateError::ExpiredContext { not_after, .. } => format!(
+            "the certificate of {host} has expired (it was valid until {}): renew Vault's TLS certificate, or fix \
+             the runner's clock if that date is still to come",
+            date(not_after.as_secs())
+        ),
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => format!(
+            "the certificate of {host} is not valid yet: check the clock of the runner (and of whoever issued it)"
+        ),
+        CertificateError::NotValidForName => wrong_name(host, name, ""),
+        CertificateError::NotValidForNameContext { presented, .. } => {
+            let names: Vec<&str> = presented.iter().map(|p| unwrap_name(p)).collect();
+            wrong_name(host, name, &format!(" (it names {})", names.join(", ")))
+        }
+        other => format!("the certificate of {host} was rejected ({other:?})"),
+    }
+}
+
+fn wrong_name(host: &str, name: &str, names: &str) -> String {
+    format!(
+        "the certificate of {host} is not valid for the host name `{name}` (wrong host name){names}: set `url` to \
+         a name the certificate lists, or reissue it with this name"
+    )
+}
+
+/// `IpAddress(10.0.0.1)` / `DnsName("vault")`, as rustls lists a certificate's names, → the name itself.
+fn unwrap_name(presented: &str) -> &str {
+    let inner = presented.strip_suffix(')').and_then(|p| p.split_once('(')).map_or(presented, |(_, inner)| inner);
+    inner.trim_matches('"')
+}
+
+fn alert_received(alert: AlertDescription, host: &str) -> String {
+    match alert {
+        AlertDescription::CertificateRequired => format!(
+            "{host} requires a client certificate (mTLS): set `client-certificate` and `client-key` to a \
+             certificate that Vault's listener trusts (`tls_client_ca_file`)"
+        ),
+        AlertDescription::BadCertificate
+        | AlertDescription::UnknownCA
+        | AlertDescription::CertificateUnknown
+        | AlertDescription::CertificateExpired
+        | AlertDescription::CertificateRevoked
+        | AlertDescription::UnsupportedCertificate => format!(
+            "{host} refused the client certificate ({alert:?}): use a certificate issued by the CA in Vault's \
+             `tls_client_ca_file`, and check that it has not expired"
+        ),
+        other => format!("{host} ended the TLS handshake ({other:?})"),
+    }
+}
+
+fn date(unix: u64) -> String {
+    let format = time::format_description::well_known::Rfc3339;
+    i64::try_from(unix)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| format!("unix time {unix}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+    #[test]
+    fn pem_comes_as_text_base64_or_path() {
+        assert_eq!(load_pem("ca-certificate", &format!("  {PEM}"), "CERTIFICATE").unwrap(), PEM.trim());
+        let b64 = STANDARD.encode(PEM);
+        let wrapped = format!("{}\n{}", &b64[..20], &b64[20..]);
+        assert_eq!(load_pem("ca-certificate", &wrapped, "CERTIFICATE").unwrap(), PEM);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, PEM).unwrap();
+        assert_eq!(load_pem("ca-certificate", path.to_str().unwrap(), "CERTIFICATE").unwrap(), PEM);
+    }
+
+    #[test]
+    fn bad_values_name_the_input_and_never_echo_it() {
+        let err = load_pem("client-key", "hunter2-secret", "PRIVATE KEY").unwrap_err();
+        assert!(err.to_string().starts_with("input `client-key`: expected PEM text"), "{err}");
+        assert!(!err.to_string().contains("hunter2"));
+        let err = load_pem("client-key", PEM, "PRIVATE KEY").unwrap_err();
+        assert!(err.to_string().contains("no `-----BEGIN ...PRIVATE KEY-----` block"), "{err}");
+        let err = TlsSettings::from_inputs(None, Some(PEM), None, false).err().unwrap();
+        assert_eq!(err.to_string(), "input `client-key`: is required with `client-certificate`");
+        let err = TlsSettings::from_inputs(Some(PEM), None, None, false).err().unwrap();
+        assert!(err.to_string().starts_with("input `ca-certificate`: "), "{err}");
+    }
+
+    #[test]
+    fn plain_http_warns_off_loopback_only() {
+        let tls = TlsSettings::default();
+        for local in ["http://127.0.0.1:8200", "http://127.8.0.1", "http://[::1]:8200", "http://LOCALHOST:1"] {
+            assert!(warnings(&Url::parse(local).unwrap(), &tls).is_empty(), "{local}");
+        }
+        let remote = warnings(&Url::parse("http://vault.internal:8200").unwrap(), &tls);
+        assert!(remote[0].contains("unencrypted"), "{remote:?}");
+        let skip = TlsSettings { skip_verify: true, ..TlsSettings::default() };
+        assert!(warnings(&Url::parse("https://vault.internal").unwrap(), &skip)[0].contains("tls-skip-verify"));
+    }
+
+    #[test]
+    fn ca_files_are_removed_only_when_ours() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = ca_file_path(dir.path()).unwrap();
+        assert_ne!(path, ca_file_path(dir.path()).unwrap());
+        std::fs::write(&path, PEM).unwrap();
+        assert!(remove_ca_file(&path).unwrap());
+        assert!(!remove_ca_file(&path).unwrap());
+        let other = dir.path().join("important.pem");
+        std::fs::write(&other, "x").unwrap();
+        assert!(remove_ca_file(&other).is_err());
+        assert!(other.exists());
+    }
+
+    #[test]
+    fn certificate_errors_read_plainly() {
+        let unknown = certificate(&CertificateError::UnknownIssuer, "vault:8200", "vault");
+        assert!(unknown.contains("unknown issuer") && unknown.contains("`ca-certificate`"), "{unknown}");
+        let wrong = certificate(&CertificateError::NotValidForName, "vault:8200", "vault");
+        assert!(wrong.contains("not valid for the host name `vault` (wrong host name)"), "{wrong}");
+        assert!(certificate(&CertificateError::Expired, "v", "v").contains("has expired"));
+        assert_eq!(unwrap_name("IpAddress(10.0.0.1)"), "10.0.0.1");
+        assert_eq!(unwrap_name("DnsName(\"vault.lab\")"), "vault.lab");
+        let required = alert_received(AlertDescription::CertificateRequired, "v");
+        assert!(required.contains("`client-certificate`"), "{required}");
+        let io =
+            io::Error::new(io::ErrorKind::InvalidData, rustls::Error::InvalidCertificate(CertificateError::Expired));
+        let addr = Url::parse("https://vault:8200").unwrap();
+        assert!(explain(&io, &addr).unwrap().contains("the certificate of vault:8200 has expired"));
+        assert!(explain(&io::Error::other("plain"), &addr).is_none());
+    }
+}
