@@ -160,7 +160,7 @@ async fn deploy_example_connects_to_postgres_as_the_dynamic_user_and_drops_it() 
 
     assert_eq!(run.post("vault").outcome, Outcome::Success);
     assert!(lab.services.bao.lookup(&token).await.is_none(), "the token is revoked");
-    assert!(!lab.services.pg.role_exists(&user).await, "revoking the token dropped the PostgreSQL user");
+    assert!(lab.services.pg.role_gone(&user).await, "revoking the token dropped the PostgreSQL user");
     show(&run);
 }
 

@@ -50,7 +50,7 @@ async fn provisioned_app_logs_in_reads_secrets_and_revokes() {
     assert!(pg.member_of(user, &app.pg_group_role).await);
 
     assert_eq!(client.revoke_self().await.status, 204);
-    assert!(!pg.role_exists(user).await, "revoking the token drops the dynamic user");
+    assert!(pg.role_gone(user).await, "revoking the token drops the dynamic user");
     assert_eq!(client.lookup_self().await.status, 403);
     assert!(services.bao.lookup(token).await.is_none());
     assert!(app.live_tokens().await.is_empty());

@@ -62,6 +62,32 @@ impl Pg {
         self.sql(&format!("SELECT count(*) FROM pg_roles WHERE rolname = {}", literal(name))).await == "1"
     }
 
+    /// Whether role `name` is gone within 15 s. Vault revokes a token's leases in the background, so the
+    /// database user of a revoked token lingers a moment after `revoke-self` has returned.
+    pub async fn role_gone(&self, name: &str) -> bool {
+        self.eventually_zero(&format!("SELECT count(*) FROM pg_roles WHERE rolname = {}", literal(name))).await
+    }
+
+    /// Whether group role `role` has no members left within 15 s (see [`Pg::role_gone`]).
+    pub async fn members_gone(&self, role: &str) -> bool {
+        let sql = format!(
+            "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid WHERE r.rolname = {}",
+            literal(role)
+        );
+        self.eventually_zero(&sql).await
+    }
+
+    async fn eventually_zero(&self, count_sql: &str) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while self.sql(count_sql).await != "0" {
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        true
+    }
+
     /// Whether `user` is a direct member of `role`.
     pub async fn member_of(&self, user: &str, role: &str) -> bool {
         let sql = format!(
