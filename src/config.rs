@@ -15,7 +15,7 @@ use crate::inputs::Inputs;
 use crate::names::Naming;
 use crate::runner::FileCommands;
 use crate::spec::{self, Request};
-use crate::tls::TlsSettings;
+use crate::tls::{self, TlsSettings};
 
 /// A problem with the step's inputs or environment, found before anything is sent anywhere.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +66,8 @@ struct RunnerVars {
     vault_addr: Option<String>,
     vault_cacert: Option<String>,
     runner_temp: Option<PathBuf>,
+    ssl_cert_file: Option<String>,
+    ssl_cert_dir: Option<String>,
 }
 
 /// What the job is, as far as claims and defaults are concerned. Filled from `GITHUB_*` in CI and from the
@@ -355,7 +357,9 @@ fn jwt_source(inputs: &Inputs, vars: &RunnerVars, dry_run: bool) -> Result<JwtSo
 fn tls(inputs: &Inputs, vars: &RunnerVars) -> Result<TlsSettings, ConfigError> {
     let ca = inputs.ca_certificate.as_deref().or(vars.vault_cacert.as_deref().filter(|v| !v.trim().is_empty()));
     let skip_verify = flag("tls-skip-verify", inputs.tls_skip_verify.as_deref(), false)?;
+    let bundle = tls::system_bundle(vars.ssl_cert_file.as_deref(), vars.ssl_cert_dir.as_deref());
     TlsSettings::from_inputs(ca, inputs.client_certificate.as_deref(), inputs.client_key.as_deref(), skip_verify)
+        .map(|settings| settings.with_system_bundle(bundle))
         .map_err(|e| ConfigError::Invalid { input: e.input, problem: e.problem })
 }
 

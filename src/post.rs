@@ -30,6 +30,8 @@ pub struct PostState {
     pub client_key: Option<SecretString>,
     pub skip_verify: bool,
     pub ca_file: Option<PathBuf>,
+    /// Not state: where this machine keeps its CA bundle (`SSL_CERT_FILE` or the distribution's).
+    pub system_bundle: Option<PathBuf>,
 }
 
 /// The state entries that let the post step reach Vault the way the main step did.
@@ -49,8 +51,9 @@ pub fn tls_state(tls: &TlsSettings) -> Vec<(&'static str, String)> {
 }
 
 impl PostState {
-    /// Reads `STATE_*` (the runner keeps the state names' case).
+    /// Reads `STATE_*` (the runner keeps the state names' case), and where the system keeps its CA bundle.
     pub fn from_env(env: &[(String, String)]) -> Self {
+        let var = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let get = |name: &str| {
             env.iter().find(|(k, v)| k == &format!("STATE_{name}") && !v.is_empty()).map(|(_, v)| v.clone())
         };
@@ -63,12 +66,14 @@ impl PostState {
             client_key: get("vault_client_key").map(SecretString::from),
             skip_verify: get("vault_tls_skip_verify").is_some_and(|v| v == "true"),
             ca_file: get(CA_FILE_STATE).map(PathBuf::from),
+            system_bundle: tls::system_bundle(var("SSL_CERT_FILE"), var("SSL_CERT_DIR")),
         }
     }
 
     fn tls(&self) -> Result<TlsSettings, tls::TlsInputError> {
         let key = self.client_key.as_ref().map(|k| k.expose_secret());
         TlsSettings::from_inputs(self.ca_pem.as_deref(), self.client_cert.as_deref(), key, self.skip_verify)
+            .map(|settings| settings.with_system_bundle(self.system_bundle.clone()))
     }
 }
 

@@ -28,6 +28,33 @@ pub struct TlsSettings {
     pub client: Option<ClientIdentity>,
     /// Accept any server certificate. Insecure; warned about on every run.
     pub skip_verify: bool,
+    /// The system's trust store as one bundle file, when there is one (see [`system_bundle`]).
+    pub system_bundle: Option<PathBuf>,
+}
+
+/// Where Linux distributions keep their CA bundle (the list openssl-probe searches).
+const BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/tls/cacert.pem",
+    "/etc/ssl/cert.pem",
+];
+
+/// The system's roots as one bundle file: `SSL_CERT_FILE`, else the distribution's bundle. `None` when
+/// `SSL_CERT_DIR` asks for a directory, or there is no bundle: the platform verifier then finds the roots.
+///
+/// Why not always leave it to the platform verifier: on Linux it parses the bundle *and* every file of
+/// `/etc/ssl/certs`, the same ~150 certificates twice, which measured as most of a run's CPU time
+/// (docs/benchmarks.md). One bundle holds the same roots.
+pub fn system_bundle(ssl_cert_file: Option<&str>, ssl_cert_dir: Option<&str>) -> Option<PathBuf> {
+    if let Some(file) = ssl_cert_file.filter(|f| !f.is_empty()) {
+        return Some(PathBuf::from(file));
+    }
+    if ssl_cert_dir.is_some_and(|d| !d.is_empty()) {
+        return None;
+    }
+    BUNDLES.iter().map(PathBuf::from).find(|p| p.is_file())
 }
 
 /// A client certificate chain and its key. No `Debug`: the key is a secret.
@@ -72,18 +99,39 @@ impl TlsSettings {
                 Some(identity)
             }
         };
-        Ok(Self { ca_pem, client, skip_verify })
+        Ok(Self { ca_pem, client, skip_verify, system_bundle: None })
+    }
+
+    /// The same settings, trusting the system roots of `bundle` (see [`system_bundle`]).
+    pub fn with_system_bundle(self, bundle: Option<PathBuf>) -> Self {
+        Self { system_bundle: bundle, ..self }
     }
 
     /// Applies the settings to an HTTP client under construction.
     pub fn apply(&self, mut builder: reqwest::ClientBuilder) -> reqwest::Result<reqwest::ClientBuilder> {
-        if let Some(pem) = &self.ca_pem {
-            builder = builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(pem.as_bytes())?);
-        }
+        let extra = match &self.ca_pem {
+            Some(pem) => reqwest::Certificate::from_pem_bundle(pem.as_bytes())?,
+            None => Vec::new(),
+        };
+        builder = match self.system_roots() {
+            Some(mut roots) => {
+                roots.extend(extra);
+                builder.tls_certs_only(roots)
+            }
+            None => builder.tls_certs_merge(extra),
+        };
         if let Some(client) = &self.client {
             builder = builder.identity(client.to_reqwest()?);
         }
         Ok(builder.tls_danger_accept_invalid_certs(self.skip_verify))
+    }
+}
+
+impl TlsSettings {
+    /// The bundle's certificates; `None` (the platform verifier decides) if it cannot be read or parsed.
+    fn system_roots(&self) -> Option<Vec<reqwest::Certificate>> {
+        let bytes = std::fs::read(self.system_bundle.as_ref()?).ok()?;
+        reqwest::Certificate::from_pem_bundle(&bytes).ok().filter(|roots| !roots.is_empty())
     }
 }
 
@@ -313,6 +361,25 @@ mod tests {
         assert_eq!(err.to_string(), "input `client-key`: is required with `client-certificate`");
         let err = TlsSettings::from_inputs(Some(PEM), None, None, false).err().unwrap();
         assert!(err.to_string().starts_with("input `ca-certificate`: "), "{err}");
+    }
+
+    #[test]
+    fn the_system_bundle_is_found_once_and_ssl_cert_variables_win() {
+        assert_eq!(system_bundle(Some("/my/bundle.pem"), Some("/my/dir")), Some(PathBuf::from("/my/bundle.pem")));
+        assert_eq!(system_bundle(None, Some("/my/dir")), None, "a directory is left to the platform verifier");
+        let found = system_bundle(None, None);
+        assert!(found.is_none_or(|path| BUNDLES.iter().any(|b| path == Path::new(b))));
+    }
+
+    #[test]
+    fn an_unreadable_bundle_falls_back_to_the_platform_verifier() {
+        let settings = TlsSettings::default().with_system_bundle(Some(PathBuf::from("/nonexistent/bundle.pem")));
+        assert!(settings.system_roots().is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = dir.path().join("bundle.pem");
+        std::fs::write(&bundle, include_str!("../tests/fixtures/test-issuer-key.pem")).unwrap();
+        let not_certs = TlsSettings::default().with_system_bundle(Some(bundle));
+        assert!(not_certs.system_roots().is_none(), "a file without certificates is no trust store");
     }
 
     #[test]
