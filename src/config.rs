@@ -26,6 +26,9 @@ pub enum ConfigError {
     /// A required input has no value and no default applies.
     #[error("input `{input}` is required: {hint}")]
     Missing { input: &'static str, hint: &'static str },
+    /// A message that already names its input.
+    #[error("{0}")]
+    Message(String),
     /// The runner gave the step no way to request an ID token.
     #[error(
         "this job cannot request an OIDC ID token: ACTIONS_ID_TOKEN_REQUEST_URL and \
@@ -38,6 +41,12 @@ pub enum ConfigError {
     /// The `secrets` input does not parse.
     #[error(transparent)]
     Secrets(#[from] spec::SpecError),
+    /// Two `secrets` requests would export under one name, or a name is refused.
+    #[error(transparent)]
+    Names(#[from] crate::fetch::FetchError),
+    /// The environment itself could not be read (not expected from a runner).
+    #[error("cannot read the step's environment: {0}")]
+    Environment(envy::Error),
 }
 
 /// The runner-provided variables the step reads (not inputs).
@@ -68,6 +77,7 @@ struct RunnerVars {
     runner_temp: Option<PathBuf>,
     ssl_cert_file: Option<String>,
     ssl_cert_dir: Option<String>,
+    tmpdir: Option<PathBuf>,
 }
 
 /// What the job is, as far as claims and defaults are concerned. Filled from `GITHUB_*` in CI and from the
@@ -138,8 +148,8 @@ pub struct Config {
     pub tls: TlsSettings,
     /// `wait-for-unseal`: how long to wait for a sealed Vault to be unsealed; `None` fails at once.
     pub wait_for_unseal: Option<Duration>,
-    /// `RUNNER_TEMP`, where the CA file exported as `VAULT_CACERT` is written.
-    pub runner_temp: Option<PathBuf>,
+    /// `RUNNER_TEMP` (else `TMPDIR`, else `/tmp`), where the CA file exported as `VAULT_CACERT` is written.
+    pub runner_temp: PathBuf,
     pub files: FileCommands,
     pub job: JobContext,
 }
@@ -158,8 +168,8 @@ impl Config {
         job: JobContext,
         local: impl FnOnce() -> JobContext,
     ) -> Result<Self, ConfigError> {
-        let inputs = merge(flags, read_inputs(env));
-        let vars: RunnerVars = envy::from_iter(env.iter().cloned()).unwrap_or_default();
+        let inputs = merge(flags, read_inputs(env)?);
+        let vars: RunnerVars = envy::from_iter(env.iter().cloned()).map_err(ConfigError::Environment)?;
         Self::build(inputs, vars, job, local)
     }
 
@@ -182,6 +192,8 @@ impl Config {
         let mount = mount(inputs.mount.as_deref())?;
         let audience = inputs.audience.clone().unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
         let secrets = spec::parse(inputs.secrets.as_deref().unwrap_or(""))?;
+        let naming = naming(inputs.naming.as_deref())?;
+        crate::fetch::check_names(&secrets, naming)?;
         Ok(Self {
             dry_run,
             in_ci,
@@ -189,13 +201,13 @@ impl Config {
             jwt: jwt_source(&inputs, &vars, dry_run)?,
             addr,
             addr_is_placeholder,
-            namespace: inputs.namespace.clone(),
+            namespace: inputs.namespace.as_deref().map(namespace).transpose()?,
             app,
             role,
             mount,
             audience,
             secrets,
-            naming: naming(inputs.naming.as_deref())?,
+            naming,
             export_token: flag("export-token", inputs.export_token.as_deref(), true)?,
             export_env: flag("export-env", inputs.export_env.as_deref(), true)?,
             revoke: flag("revoke", inputs.revoke.as_deref(), true)?,
@@ -211,12 +223,14 @@ impl Config {
                 .map(|v| bounded("wait-for-unseal", v))
                 .transpose()?
                 .filter(|wait| !wait.is_zero()),
-            runner_temp: vars.runner_temp.clone().filter(|p| !p.as_os_str().is_empty()),
+            runner_temp: non_empty(vars.runner_temp.clone())
+                .or_else(|| non_empty(vars.tmpdir.clone()))
+                .unwrap_or_else(|| PathBuf::from("/tmp")),
             files: FileCommands {
-                env: vars.github_env,
-                output: vars.github_output,
-                state: vars.github_state,
-                summary: vars.github_step_summary,
+                env: non_empty(vars.github_env),
+                output: non_empty(vars.github_output),
+                state: non_empty(vars.github_state),
+                summary: non_empty(vars.github_step_summary),
             },
             job,
         })
@@ -225,9 +239,9 @@ impl Config {
 
 /// Reads `INPUT_*` with act's naming (`INPUT_EXPORT-TOKEN`); an empty value counts as unset, since runners
 /// pass every declared input, empty when the workflow gave none.
-pub fn read_inputs(env: &[(String, String)]) -> Inputs {
+pub fn read_inputs(env: &[(String, String)]) -> Result<Inputs, ConfigError> {
     let pairs = env.iter().filter(|(_, v)| !v.trim().is_empty()).cloned();
-    envy::prefixed("INPUT_").from_iter(pairs).unwrap_or_default()
+    envy::prefixed("INPUT_").from_iter(pairs).map_err(ConfigError::Environment)
 }
 
 /// Overlays `top` on `base`, field by field.
@@ -281,6 +295,14 @@ fn addr(input: Option<&str>, env: Option<&str>, dry_run: bool) -> Result<(Url, b
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid(format!("`{raw}` must not carry a query or fragment")));
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        // Said without echoing the value: it holds a credential, which would land in every log line.
+        return Err(invalid(
+            "must not carry a user or password (`user:pass@`): Vault does not read them, and the \
+             address is printed and exported as VAULT_ADDR"
+                .into(),
+        ));
+    }
     Ok((url, placeholder))
 }
 
@@ -330,8 +352,30 @@ fn mount(input: Option<&str>) -> Result<String, ConfigError> {
 
 fn naming(input: Option<&str>) -> Result<Naming, ConfigError> {
     input.map_or(Ok(Naming::Default), |v| {
-        v.parse().map_err(|e| ConfigError::Invalid { input: "naming", problem: format!("{e}") })
+        v.parse().map_err(|e: crate::names::NamingError| ConfigError::Message(e.to_string()))
     })
+}
+
+/// A namespace goes into a header on every request: plain path segments only.
+fn namespace(value: &str) -> Result<String, ConfigError> {
+    short("namespace", value)?;
+    let value = value.trim_matches('/');
+    let valid = !value.is_empty()
+        && value.split('/').all(|s| !s.is_empty() && s != ".." && s != ".")
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err(ConfigError::Invalid {
+            input: "namespace",
+            problem: "expected a namespace path like `team-a` or `org/team-a` (letters, digits, `-`, `_`, `.`)".into(),
+        })
+    }
+}
+
+/// Runners set every file-command variable; an empty one means there is no such file, not a file named "".
+fn non_empty(path: Option<PathBuf>) -> Option<PathBuf> {
+    path.filter(|p| !p.as_os_str().is_empty())
 }
 
 fn jwt_source(inputs: &Inputs, vars: &RunnerVars, dry_run: bool) -> Result<JwtSource, ConfigError> {
@@ -478,6 +522,14 @@ mod tests {
         assert!(key_only.starts_with("input `client-certificate`"), "{key_only}");
         assert!(err(ci(&[("INPUT_APP", "web app")])).starts_with("input `app`"));
         assert!(err(ci(&[("INPUT_MOUNT", "../sys")])).starts_with("input `mount`"));
+        assert!(err(ci(&[("INPUT_NAMESPACE", "team\nX-Evil: 1")])).starts_with("input `namespace`"));
+        let with_password = err(ci(&[("INPUT_URL", "https://ops:hunter2@vault.example.org")]));
+        assert!(with_password.starts_with("input `url`: must not carry a user or password"), "{with_password}");
+        assert!(!with_password.contains("hunter2"), "a credential in the URL is never echoed");
+        let naming = err(ci(&[("INPUT_NAMING", "shouty")]));
+        assert_eq!(naming.matches("input `naming`").count(), 1, "{naming}");
+        let twice = err(ci(&[("INPUT_SECRETS", "kvv2/a/config host | HOST\nkv/a/flat host | HOST")]));
+        assert!(twice.contains("export name `HOST` would come from both"), "refused before any request: {twice}");
         assert!(err(ci(&[("INPUT_NAMING", "shouty")])).starts_with("input `naming`"));
         assert!(err(ci(&[("INPUT_SECRETS", "kvv2/x")])).starts_with("secrets input, line 1, column 7"));
     }
@@ -502,6 +554,13 @@ mod tests {
         assert!(config.dry_run && config.addr_is_placeholder && !config.in_ci);
         assert_eq!(config.job.repository.as_deref(), Some("arcodange/from-git"));
         assert!(matches!(config.jwt, JwtSource::Fake));
+    }
+
+    #[test]
+    fn an_empty_file_command_variable_means_no_file() {
+        let config = load(ci(&[("GITHUB_ENV", ""), ("GITHUB_OUTPUT", "/tmp/out")]), Inputs::default()).unwrap();
+        assert_eq!(config.files.env, None);
+        assert_eq!(config.files.output, Some(PathBuf::from("/tmp/out")));
     }
 
     #[test]

@@ -88,14 +88,25 @@ impl Exports {
     }
 
     /// Every entry is rendered (and so validated) before the first byte is written.
+    /// If the outputs cannot be appended, the env file is cut back to its length before, so that no
+    /// later step sees half of the exports.
     pub fn write(&self, files: &FileCommands) -> anyhow::Result<()> {
         let env = render(&self.env)?;
         let outputs = render(&self.outputs)?;
-        if let Some(path) = &files.env {
+        let env_before = match &files.env {
+            Some(path) => Some((path, std::fs::metadata(path).map(|m| m.len()).unwrap_or(0))),
+            None => None,
+        };
+        if let Some((path, _)) = env_before {
             runner::append(path, &env)?;
         }
-        if let Some(path) = &files.output {
-            runner::append(path, &outputs)?;
+        if let Some(path) = &files.output
+            && let Err(error) = runner::append(path, &outputs)
+        {
+            if let Some((env_path, len)) = env_before {
+                std::fs::OpenOptions::new().write(true).open(env_path).and_then(|f| f.set_len(len))?;
+            }
+            return Err(error.into());
         }
         Ok(())
     }
@@ -161,6 +172,13 @@ pub fn warnings(config: &Config, login: &Login, fetched: &Fetched) -> Vec<String
                 humantime::format_duration(min),
             ));
         }
+    }
+    for secret in fetched.secrets.iter().filter(|s| runner::has_long_line(s.value.expose_secret())) {
+        warnings.push(format!(
+            "`{}` has a line of 64 KiB or more: legacy Gitea act_runner (before v1.0.4) and Forgejo runner 12 stop \
+             reading GITHUB_ENV at such a line; store it base64-encoded in Vault, or use the step output",
+            secret.name
+        ));
     }
     for skipped in &fetched.skipped {
         warnings.push(format!("skipped {skipped} (ignore-not-found: true)"));

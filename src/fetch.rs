@@ -113,6 +113,24 @@ pub async fn fetch(
     Ok(out)
 }
 
+/// Checks, before anything is sent, that no two requests for single keys export under one name. Wildcards
+/// are checked after the read, when their keys are known.
+pub fn check_names(requests: &[Request], naming: Naming) -> Result<(), FetchError> {
+    let mut names: HashMap<String, Source> = HashMap::new();
+    for request in requests {
+        let Selector::Key(key) = &request.selector else { continue };
+        let name = export_name(request, key, naming)?;
+        let source = Source { path: request.path.clone(), version: request.version, key: key.clone() };
+        match names.get(&name) {
+            Some(first) if *first != source => {
+                return Err(FetchError::Conflict { name, first: first.to_string(), second: source.to_string() });
+            }
+            _ => names.insert(name, source),
+        };
+    }
+    Ok(())
+}
+
 /// Per distinct (path, version): the API path read and what was there.
 type Reads = BTreeMap<(String, Option<u64>), (String, Option<SecretData>)>;
 
@@ -282,7 +300,8 @@ fn text(value: &Value) -> SecretString {
     })
 }
 
-fn export_name(request: &Request, key: &str, naming: Naming) -> Result<String, FetchError> {
+/// The export name of `key` read by `request`, checked.
+pub fn export_name(request: &Request, key: &str, naming: Naming) -> Result<String, FetchError> {
     let name = match (&request.selector, &request.target) {
         (_, Target::Name(name)) => name.clone(),
         (Selector::All, Target::Prefix(prefix)) => names::prefixed_name(prefix, key, naming),

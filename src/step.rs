@@ -12,8 +12,9 @@ use crate::config::{Config, JwtSource};
 use crate::exports::{self, Exports};
 use crate::fetch::{self, Fetched};
 use crate::runner::Log;
+use crate::tls::{self, TlsSettings};
 use crate::vault::{self, Login, Vault, VaultError};
-use crate::{diagnose, oidc, progress, summary, tls};
+use crate::{diagnose, oidc, progress, summary};
 
 /// Revoking after a failure gets its own small budget: the step's deadline may be what just ran out.
 const CLEANUP_BUDGET: Duration = Duration::from_secs(10);
@@ -24,10 +25,29 @@ pub async fn run<W: Write>(config: &Config, log: &mut Log<W>) -> Result<()> {
         log.warning(&warning);
     }
     let http = Vault::http_client(config.timeout, &config.tls).context("setting up the HTTP client")?;
+    let forge = forge_client(config, &http)?;
     let notice = progress::notice(&config.addr, log.debug_enabled());
-    let vault = Vault::new(http.clone(), config.addr.clone(), config.namespace.clone(), config.timeout, notice)
+    let vault = Vault::new(http, config.addr.clone(), config.namespace.clone(), config.timeout, notice)
         .wait_for_unseal(config.wait_for_unseal);
-    let (login, now) = log_in(config, &vault, &http, log).await?;
+    let (login, now) = log_in(config, &vault, &forge, log).await?;
+    match after_login(config, &vault, &login, log, now).await {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            revoke_after_failure(&vault, &login.token, log).await;
+            Err(error)
+        }
+    }
+}
+
+/// Everything that follows a login. Whatever fails here, the caller revokes the token.
+async fn after_login<W: Write>(
+    config: &Config,
+    vault: &Vault,
+    login: &Login,
+    log: &mut Log<W>,
+    now: OffsetDateTime,
+) -> Result<()> {
+    mask_token(log, login.token.expose_secret())?;
     log.info(&format!(
         "Logged in to {} as role `{}` (policies: {}); the token expires in {}",
         config.addr.as_str().trim_end_matches('/'),
@@ -35,14 +55,18 @@ pub async fn run<W: Write>(config: &Config, log: &mut Log<W>) -> Result<()> {
         login.policies.join(", "),
         humantime::format_duration(Duration::from_secs(login.lease_duration)),
     ));
-    save_state(config, &login).context("writing the post step's state (GITHUB_STATE)")?;
-    match export(config, &vault, &login, log, now).await {
-        Ok(()) => Ok(()),
-        Err(error) => {
-            revoke_after_failure(&vault, &login.token, log).await;
-            Err(error)
-        }
+    save_state(config, login).context("writing the post step's state (GITHUB_STATE)")?;
+    export(config, vault, login, log, now).await
+}
+
+/// The client for the runner's ID-token endpoint. Vault's TLS inputs are Vault's: the forge is verified
+/// against the system roots, with no client certificate, even when `tls-skip-verify` is on for Vault.
+fn forge_client(config: &Config, vault_client: &reqwest::Client) -> Result<reqwest::Client> {
+    if !matches!(config.jwt, JwtSource::Oidc { .. }) || config.tls.is_plain() {
+        return Ok(vault_client.clone());
     }
+    let plain = TlsSettings::default().with_system_bundle(config.tls.system_bundle.clone());
+    Vault::http_client(config.timeout, &plain).context("setting up the HTTP client for the ID-token request")
 }
 
 /// Logs in and masks the token. An ID token from the runner that Vault found expired (after a long wait
@@ -66,10 +90,7 @@ async fn log_in<W: Write>(
         let now = OffsetDateTime::now_utc();
         log.debug(&format!("ID token claims: {}", claims.summary(now.unix_timestamp())));
         match vault::login(vault, &config.mount, &config.role, &jwt).await {
-            Ok(login) => {
-                mask_token(log, login.token.expose_secret())?;
-                return Ok((login, now));
-            }
+            Ok(login) => return Ok((login, now)),
             Err(e) if refetchable && !refetched && refused_as_expired(&e) => {
                 log.info("Vault found the ID token expired; requesting a fresh one and logging in again");
                 (jwt, refetched) = (id_token(config, http, log).await?, true);
@@ -150,10 +171,11 @@ async fn export<W: Write>(
         log.warning(&warning);
     }
     exports.write(&config.files).context("writing the exports (GITHUB_ENV / GITHUB_OUTPUT)")?;
-    config
-        .files
-        .write_summary(&summary::render(config, login, &fetched, now))
-        .context("writing the step summary (GITHUB_STEP_SUMMARY)")?;
+    // The summary only informs: once the exports are written, failing here would revoke a token that
+    // later steps were just handed.
+    if let Err(e) = config.files.write_summary(&summary::render(config, login, &fetched, now)) {
+        log.warning(&format!("could not write the step summary (GITHUB_STEP_SUMMARY): {e}"));
+    }
     log.info(&exports.describe());
     Ok(())
 }
@@ -161,7 +183,7 @@ async fn export<W: Write>(
 /// The CA for later steps (`VAULT_CACERT`), in `RUNNER_TEMP`. The post step learns its path first, so
 /// that it removes the file whatever happens after.
 fn write_ca_file(config: &Config, pem: &str) -> Result<String> {
-    let dir = config.runner_temp.clone().unwrap_or_else(std::env::temp_dir);
+    let dir = config.runner_temp.clone();
     let path = tls::ca_file_path(&dir)?;
     let shown = path.display().to_string();
     config.files.write_state(&[(crate::post::CA_FILE_STATE, &shown)])?;

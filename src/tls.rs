@@ -102,6 +102,11 @@ impl TlsSettings {
         Ok(Self { ca_pem, client, skip_verify, system_bundle: None })
     }
 
+    /// Whether the TLS inputs are all unset (only the system roots matter).
+    pub fn is_plain(&self) -> bool {
+        self.ca_pem.is_none() && self.client.is_none() && !self.skip_verify
+    }
+
     /// The same settings, trusting the system roots of `bundle` (see [`system_bundle`]).
     pub fn with_system_bundle(self, bundle: Option<PathBuf>) -> Self {
         Self { system_bundle: bundle, ..self }

@@ -160,3 +160,31 @@ async fn awkward_values_round_trip_through_the_env_file() {
     assert_no_leak(&main, &[awkward, &main.env["VAULT_TOKEN"]]);
     job.run_post(&main).await.assert_success();
 }
+
+#[tokio::test]
+async fn an_output_file_that_cannot_be_written_takes_the_env_exports_back() {
+    let options = AppOptions::new().kv2("config", json!({ "api_key": "key-half-written-1" }));
+    let (services, issuer, app) = setup(options).await;
+    let blocked = tempfile::tempdir().unwrap();
+    let job = job(&services, &app)
+        .input("secrets", &format!("kvv2/{}/config api_key", app.name))
+        .env("GITHUB_OUTPUT", &blocked.path().display().to_string());
+    let main = job.run_main().await;
+    main.assert_failure();
+    assert!(main.raw_env_file.is_empty(), "all or nothing: {main:?}");
+    assert!(main.log().contains("the Vault token was revoked"), "{main:?}");
+    assert!(app.live_tokens().await.is_empty());
+    assert_no_leak(&main, &["key-half-written-1", &issuer.issued_tokens()[0]]);
+}
+
+#[tokio::test]
+async fn a_summary_that_cannot_be_written_is_only_a_warning() {
+    let (services, _issuer, app) = setup(AppOptions::new()).await;
+    let blocked = tempfile::tempdir().unwrap();
+    let job = job(&services, &app).env("GITHUB_STEP_SUMMARY", &blocked.path().display().to_string());
+    let main = job.run_main().await;
+    main.assert_success();
+    assert!(main.stdout.contains("::warning::could not write the step summary"), "{main:?}");
+    assert!(main.env.contains_key("VAULT_TOKEN"));
+    job.run_post(&main).await.assert_success();
+}

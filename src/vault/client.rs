@@ -129,8 +129,8 @@ impl Vault {
     }
 
     /// An HTTP client with the step's settings. It honours `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, follows
-    /// a standby's 307 to the active node with the same method, body and token, and refuses redirects
-    /// from https to http, which would send the token unencrypted.
+    /// a standby's 307/308 to the active node with the same method, body and token (no other redirect),
+    /// and refuses redirects from https to http, which would send the token unencrypted.
     pub fn http_client(timeout: Duration, tls: &TlsSettings) -> reqwest::Result<reqwest::Client> {
         let builder = reqwest::Client::builder()
             .user_agent(concat!("vault-login/", env!("CARGO_PKG_VERSION")))
@@ -277,7 +277,11 @@ fn not_repeated(error: VaultError, replay: Replay) -> VaultError {
 /// The redirect policy: a few hops, never from https down to http.
 fn follow(attempt: redirect::Attempt<'_>) -> redirect::Action {
     let downgrade = attempt.previous().iter().any(|u| u.scheme() == "https") && attempt.url().scheme() != "https";
-    if downgrade {
+    if !matches!(attempt.status().as_u16(), 307 | 308) {
+        // A 301/302/303 would turn a login POST into a GET, and is not how a Vault standby redirects:
+        // stop, and let the answer be reported as it is.
+        attempt.stop()
+    } else if downgrade {
         attempt.error("refusing a redirect from https to plain http: it would send the token unencrypted")
     } else if attempt.previous().len() > MAX_REDIRECTS {
         attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
@@ -343,5 +347,30 @@ mod tests {
         let (body, token) = (json!({ "role": "r" }), SecretString::from("t0ken"));
         let answer = vault.post("auth/jwt/login", Some(&token), &body, Replay::OnlyIfNotProcessed).await;
         assert_eq!(answer.unwrap(), Some(json!({ "ok": true })));
+    }
+
+    #[tokio::test]
+    async fn other_redirects_are_not_followed() {
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(302).insert_header("Location", "https://elsewhere.example/"))
+            .mount(&server)
+            .await;
+        let vault = client(&server, &Arc::default());
+        let token = SecretString::from("t0ken");
+        let answer = vault.post("auth/jwt/login", Some(&token), &json!({}), Replay::OnlyIfNotProcessed).await;
+        assert_eq!(answer.unwrap_err().status(), Some(302));
+    }
+
+    #[tokio::test]
+    async fn a_login_is_not_sent_again_after_a_bad_gateway() {
+        let server = MockServer::start().await;
+        Mock::given(any()).respond_with(ResponseTemplate::new(502)).mount(&server).await;
+        let retries = Arc::default();
+        let vault = client(&server, &retries);
+        let answer = vault.post("auth/jwt/login", None, &json!({}), Replay::OnlyIfNotProcessed).await;
+        assert_eq!(answer.unwrap_err().status(), Some(502));
+        assert_eq!(server.received_requests().await.unwrap().len(), 1, "Vault may have minted a token");
+        assert_eq!(retries.load(Ordering::SeqCst), 0);
     }
 }

@@ -97,9 +97,12 @@ impl VaultError {
         }
     }
 
-    /// Transient failures are worth another try; an answer that will not change (4xx) is not.
+    /// Transient failures are worth another try; an answer that will not change (4xx) is not. A login is
+    /// only sent again on answers that say it was not processed (412, 429, 503): a 500, 502 or 504 may come
+    /// from a proxy after Vault minted a token, which a second login would leave behind.
     pub fn is_retryable(&self, replay: Replay) -> bool {
         match self {
+            Self::Api { status, .. } if replay == Replay::OnlyIfNotProcessed => matches!(status, 412 | 429 | 503),
             Self::Api { status, .. } => matches!(status, 412 | 429 | 500 | 502 | 503 | 504),
             Self::Transport { kind: TransportKind::Connect, .. } => true,
             Self::Transport { kind: TransportKind::Timeout | TransportKind::Other, .. } => replay == Replay::Safe,
@@ -178,7 +181,13 @@ mod tests {
     fn status_codes_decide_retries() {
         let api = |status| VaultError::Api { method: "GET".into(), path: "x".into(), status, errors: vec![] };
         for status in [412, 429, 500, 502, 503, 504] {
+            assert!(api(status).is_retryable(Replay::Safe), "{status}");
+        }
+        for status in [412, 429, 503] {
             assert!(api(status).is_retryable(Replay::OnlyIfNotProcessed), "{status}");
+        }
+        for status in [500, 502, 504] {
+            assert!(!api(status).is_retryable(Replay::OnlyIfNotProcessed), "a login may have minted a token: {status}");
         }
         for status in [400, 401, 403, 404, 405, 501] {
             assert!(!api(status).is_retryable(Replay::Safe), "{status}");
