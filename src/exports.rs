@@ -93,10 +93,7 @@ impl Exports {
     pub fn write(&self, files: &FileCommands) -> anyhow::Result<()> {
         let env = render(&self.env)?;
         let outputs = render(&self.outputs)?;
-        let env_before = match &files.env {
-            Some(path) => Some((path, std::fs::metadata(path).map(|m| m.len()).unwrap_or(0))),
-            None => None,
-        };
+        let env_before = files.env.as_ref().map(|path| (path, std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)));
         if let Some((path, _)) = env_before {
             runner::append(path, &env)?;
         }
