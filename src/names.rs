@@ -256,15 +256,6 @@ pub struct NameError {
     pub problem: Problem,
 }
 
-impl NameError {
-    /// True when the name is well-formed but reserved, i.e. choosing a
-    /// different name (not fixing its spelling) is the only fix.
-    #[must_use]
-    pub fn is_reserved(&self) -> bool {
-        matches!(self.problem, Problem::Reserved { .. })
-    }
-}
-
 /// Validates a name before export: explicit `| NAME`s and every derived name.
 ///
 /// A name must match `[A-Za-z_][A-Za-z0-9_]*`, be at most
@@ -355,6 +346,8 @@ const RUNNER: &str =
     "belong to the CI runner and its workflow commands, so a secret could take over later steps or the runner";
 const OWN: &str =
     "are exported by this action itself for the Vault/OpenBao login, so a secret would break or redirect it";
+const OUTPUT: &str = "are this action's own step output (`policies`, the token's policies), so a secret exported under \
+     that name would silently replace it";
 const TOFU: &str = "change how OpenTofu loads its CLI config, providers, arguments or logs, so a secret could run code, alter the plan or leak values";
 const UNDERSCORE: &str = "are overwritten by the shell after every command, so the value would be lost";
 
@@ -371,7 +364,10 @@ macro_rules! table {
 /// command lookup, dynamic loaders, interpreter option/library variables, TLS
 /// trust, git, the runner's own variables (`GITHUB_*`, `RUNNER_*`,
 /// `ACTIONS_*`, and `INPUT_*`/`STATE_*` used by actions), OpenTofu's CLI
-/// controls, and what this action exports itself. Proxy variables
+/// controls, and what this action exports itself (env vars, and the
+/// `policies` step output: every secret is also an output of its name, and
+/// the other outputs, `token-accessor` and `expires-at`, cannot clash since
+/// names hold no `-`). Proxy variables
 /// (`HTTPS_PROXY`) and `DOCKER_HOST` are deliberately allowed: they often
 /// carry credentials and are a legitimate reason to read Vault. `TF_TOKEN_*`
 /// (registry credentials) and `TF_VAR_*` are allowed for the same reason.
@@ -391,6 +387,7 @@ static RESERVED: &[Reserved] = table! {
         "STATE_*"],
     OWN => ["VAULT_ADDR", "VAULT_TOKEN", "VAULT_NAMESPACE", "VAULT_CACERT", "BAO_ADDR",
         "BAO_TOKEN", "BAO_NAMESPACE", "BAO_CACERT", "TERRAFORM_VAULT_SKIP_CHILD_TOKEN"],
+    OUTPUT => ["POLICIES"],
     TOFU => ["TF_CLI_*", "TF_PLUGIN_CACHE_DIR", "TF_DATA_DIR", "TF_LOG", "TF_LOG_PATH",
         "TF_LOG_CORE", "TF_LOG_PROVIDER"],
     UNDERSCORE => ["_"],
@@ -415,6 +412,13 @@ mod tests {
 
     fn problem(name: &str) -> Problem {
         check(name).unwrap_err().problem
+    }
+
+    impl NameError {
+        /// Well-formed but reserved: only another name fixes it.
+        fn is_reserved(&self) -> bool {
+            matches!(self.problem, Problem::Reserved { .. })
+        }
     }
 
     // --- Naming input ---
@@ -698,6 +702,20 @@ mod tests {
         ] {
             assert_eq!(check(name), Ok(()), "{name}");
         }
+    }
+
+    #[test]
+    fn check_refuses_the_actions_own_output_name() {
+        for name in ["policies", "POLICIES", "Policies"] {
+            let err = check(name).unwrap_err();
+            assert_eq!(err.problem, Problem::Reserved { rule: "POLICIES", why: OUTPUT }, "{name}");
+            let msg = err.to_string();
+            assert!(msg.contains("this action's own step output (`policies`"), "{msg}");
+        }
+        for name in ["POLICIES_X", "MY_POLICIES", "POLICY"] {
+            assert_eq!(check(name), Ok(()), "{name}");
+        }
+        assert_eq!(check_prefix("POLICIES"), Ok(()), "a prefix only yields longer names");
     }
 
     // --- messages ---

@@ -113,9 +113,10 @@ async fn revoke<W: Write>(state: &PostState, log: &mut Log<W>) {
     let addr = addr.trim_end_matches('/');
     match vault::revoke_self(&vault, token).await {
         Ok(()) => log.info(&format!("Revoked the Vault token at {addr}, and every lease it created.")),
-        Err(e) if is_gone(&e) => log.notice(&format!(
+        Err(e) if token_refused(&e) => log.notice(&format!(
             "vault-login: the Vault at {addr} no longer accepts this token (already revoked, expired, or saved \
-             for another Vault); nothing left to revoke"
+             for another Vault), or its policies do not allow auth/token/revoke-self (the default policy does); \
+             if it is still alive, it expires with its TTL"
         )),
         Err(e) => log.warning(&format!(
             "vault-login: could not revoke the Vault token ({e}); it stays valid until its TTL runs out"
@@ -123,8 +124,10 @@ async fn revoke<W: Write>(state: &PostState, log: &mut Log<W>) {
     }
 }
 
-/// Vault answers 403 for a token that no longer exists (revoked or expired).
-fn is_gone(error: &VaultError) -> bool {
+/// Vault answers 403 for a token that no longer exists (revoked or expired), but also for a live token whose
+/// policies lack `auth/token/revoke-self` (a role with `token_no_default_policy`): the two look alike, so the
+/// notice names both.
+fn token_refused(error: &VaultError) -> bool {
     error.status() == Some(403)
         || error.messages().iter().any(|m| m.contains("bad token") || m.contains("invalid token"))
 }

@@ -1,11 +1,11 @@
-//! Workflow commands (`::add-mask::`, `::error::`, `::group::`, …) on stdout.
+//! Workflow commands (`::add-mask::`, `::error::`, `::debug::`, …) on stdout.
 //!
 //! act parses a command only from a complete line ending in `\n`
 //! (runner-semantics.md §4.1), so every command is written as one full line
 //! with a single `write_all` and flushed at once. Message data is escaped the
 //! way @actions/core does, which is also what every runner un-escapes.
 
-use std::io::{self, Write};
+use std::io::Write;
 
 use crate::mask::{Unmaskable, check_mask};
 
@@ -33,8 +33,8 @@ pub enum MaskOutcome {
     SkippedTooShort,
     /// Not emitted: contains a line break; emit each line instead.
     SkippedMultiLine,
-    /// Writing the command failed (see [`Log::take_error`]); stop before
-    /// using the value.
+    /// Writing the command failed (stdout is gone); stop before using the
+    /// value.
     WriteFailed,
 }
 
@@ -50,29 +50,23 @@ impl MaskOutcome {
 /// The caller passes stdout in production and decides `debug` from
 /// `RUNNER_DEBUG=1`. Methods do not return write errors: the log is the
 /// only place to report them, so there is nothing useful a caller could do
-/// per line. The first error is kept for [`Log::take_error`], and
-/// [`Log::mask`] reports it as [`MaskOutcome::WriteFailed`], since a mask
-/// that did not reach the runner must stop the caller.
+/// per line. Only [`Log::mask`] reports a failure, as
+/// [`MaskOutcome::WriteFailed`], since a mask that did not reach the runner
+/// must stop the caller.
 pub struct Log<W: Write> {
     out: W,
     debug: bool,
-    error: Option<io::Error>,
 }
 
 impl<W: Write> Log<W> {
     /// Wraps `out`; `debug` enables [`Log::debug`] lines.
     pub fn new(out: W, debug: bool) -> Self {
-        Self { out, debug, error: None }
+        Self { out, debug }
     }
 
     /// Whether debug lines are emitted (the runner has step debug on).
     pub fn debug_enabled(&self) -> bool {
         self.debug
-    }
-
-    /// The first write error since the last call, if any.
-    pub fn take_error(&mut self) -> Option<io::Error> {
-        self.error.take()
     }
 
     /// Gives back the writer (tests read the captured bytes from it).
@@ -158,35 +152,18 @@ impl<W: Write> Log<W> {
         };
     }
 
-    /// `::group::title`: folds the following lines until [`Log::endgroup`].
-    pub fn group(&mut self, title: &str) {
-        self.command("group", title);
-    }
-
-    /// `::endgroup::`, closing the current group.
-    pub fn endgroup(&mut self) {
-        self.line("::endgroup::");
-    }
-
     /// Writes `::name::data` with the data escaped; false if it failed.
     fn command(&mut self, name: &str, data: &str) -> bool {
         self.line(&format!("::{name}::{}", escape_data(data)))
     }
 
     /// Writes `text` plus `\n` in one call and flushes, so a runner never
-    /// sees half a command line. Returns false, keeping the first error, if
-    /// that failed.
+    /// sees half a command line. Returns false if that failed.
     fn line(&mut self, text: &str) -> bool {
         let mut bytes = Vec::with_capacity(text.len() + 1);
         bytes.extend_from_slice(text.as_bytes());
         bytes.push(b'\n');
-        match self.out.write_all(&bytes).and_then(|()| self.out.flush()) {
-            Ok(()) => true,
-            Err(e) => {
-                self.error.get_or_insert(e);
-                false
-            }
-        }
+        self.out.write_all(&bytes).and_then(|()| self.out.flush()).is_ok()
     }
 }
 
@@ -200,6 +177,7 @@ fn looks_like_command(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io;
 
     fn log(debug: bool) -> Log<Vec<u8>> {
         Log::new(Vec::new(), debug)
@@ -222,7 +200,6 @@ mod tests {
         log.notice("n");
         log.warning("w1\nw2");
         log.error("50% done");
-        assert!(log.take_error().is_none());
         assert_eq!(output(log), "::notice::n\n::warning::w1%0Aw2\n::error::50%25 done\n");
     }
 
@@ -235,14 +212,6 @@ mod tests {
         assert!(loud.debug_enabled());
         loud.debug("shown\nhere");
         assert_eq!(output(loud), "::debug::shown%0Ahere\n");
-    }
-
-    #[test]
-    fn groups() {
-        let mut log = log(false);
-        log.group("Reading secrets\n");
-        log.endgroup();
-        assert_eq!(output(log), "::group::Reading secrets%0A\n::endgroup::\n");
     }
 
     #[test]
@@ -334,9 +303,9 @@ mod tests {
     fn each_command_is_one_write_then_flush() {
         let mut log = Log::new(Recorder::default(), false);
         log.error("boom");
-        log.endgroup();
+        log.info("done");
         let rec = log.into_inner();
-        assert_eq!(rec.writes, vec![b"::error::boom\n".to_vec(), b"::endgroup::\n".to_vec()]);
+        assert_eq!(rec.writes, vec![b"::error::boom\n".to_vec(), b"done\n".to_vec()]);
         assert_eq!(rec.flushes, 2);
     }
 
@@ -357,9 +326,7 @@ mod tests {
         let mut log = Log::new(Broken, false);
         log.warning("lost");
         assert_eq!(log.mask("s3cr3t"), MaskOutcome::WriteFailed);
+        assert_eq!(log.mask("p%ss%41w"), MaskOutcome::WriteFailed);
         assert!(!MaskOutcome::WriteFailed.is_emitted());
-        let err = log.take_error().map(|e| e.kind());
-        assert_eq!(err, Some(io::ErrorKind::BrokenPipe));
-        assert!(log.take_error().is_none());
     }
 }

@@ -30,7 +30,6 @@
 //!   failure would surface far from its cause.
 //! - **Lines of 64 KiB or more**: see [`LEGACY_LINE_LIMIT`].
 
-use std::ffi::OsString;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -235,19 +234,6 @@ pub struct FileCommands {
 }
 
 impl FileCommands {
-    /// Reads the four `GITHUB_*` variables through `lookup` (pass
-    /// `std::env::var_os`); empty values count as unset. `GITHUB_*` is set
-    /// by every runner, including Gitea and Forgejo, next to their aliases.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<OsString>) -> Self {
-        let path = |key: &str| lookup(key).filter(|v| !v.is_empty()).map(PathBuf::from);
-        Self {
-            env: path("GITHUB_ENV"),
-            output: path("GITHUB_OUTPUT"),
-            state: path("GITHUB_STATE"),
-            summary: path("GITHUB_STEP_SUMMARY"),
-        }
-    }
-
     /// Exports entries to later steps; `Ok(false)` if there is no env file.
     pub fn write_env(&self, entries: &[(&str, &str)]) -> Result<bool, FileCommandError> {
         write_entries(self.env.as_deref(), entries)
@@ -416,19 +402,5 @@ mod tests {
         let files = FileCommands { state: Some(PathBuf::from("/nonexistent-dir/state")), ..FileCommands::default() };
         let err = files.write_state(&[("A", "1")]).map(|_| ()).unwrap_err();
         assert!(err.to_string().contains("/nonexistent-dir/state"), "{err}");
-    }
-
-    #[test]
-    fn from_lookup_treats_empty_as_unset() {
-        let files = FileCommands::from_lookup(|key| match key {
-            "GITHUB_ENV" => Some("/tmp/env".into()),
-            "GITHUB_OUTPUT" => Some("".into()),
-            "GITHUB_STEP_SUMMARY" => Some("/tmp/sum".into()),
-            _ => None,
-        });
-        assert_eq!(
-            files,
-            FileCommands { env: Some("/tmp/env".into()), output: None, state: None, summary: Some("/tmp/sum".into()) }
-        );
     }
 }

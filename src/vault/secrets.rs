@@ -30,7 +30,7 @@ impl Mount {
 /// The lease that came with a dynamic secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
-    /// Not a credential, but only useful to someone with rights on `sys/leases`: logged in debug mode only.
+    /// Not a credential, but only useful to someone with rights on `sys/leases`: kept for the debug log.
     pub id: String,
     pub duration: u64,
     pub renewable: bool,
