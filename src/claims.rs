@@ -15,6 +15,9 @@ const MAX_JWT_LEN: usize = 64 * 1024;
 /// The claims shown when a login fails, in this order.
 pub const SHOWN: &[&str] = &["iss", "aud", "sub", "repository", "ref", "ref_type", "event_name", "workflow"];
 
+/// What a claim the token lacks is shown as, in tables and hints.
+pub const ABSENT: &str = "(absent)";
+
 /// Why a string is not a JWT we can read.
 #[derive(Debug, thiserror::Error)]
 pub enum ClaimsError {
@@ -65,6 +68,11 @@ impl Claims {
         self.0.get(name).map(render)
     }
 
+    /// [`Claims::text`], or [`ABSENT`]: for a table or hint that must show something in the claim's place.
+    pub fn text_or_absent(&self, name: &str) -> String {
+        self.text(name).unwrap_or_else(|| ABSENT.to_owned())
+    }
+
     /// A numeric time claim (exp, nbf, iat).
     pub fn time(&self, name: &str) -> Option<i64> {
         self.0.get(name).and_then(Value::as_i64)
@@ -85,7 +93,8 @@ impl Claims {
     }
 }
 
-fn render(value: &Value) -> String {
+/// A claim's value as text: strings as-is, arrays joined with `, `, other JSON as JSON.
+pub fn render(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Array(items) => items.iter().map(render).collect::<Vec<_>>().join(", "),
@@ -93,8 +102,11 @@ fn render(value: &Value) -> String {
     }
 }
 
-/// `in 4m 58s` or `5m 2s ago`: what an expiry means relative to now.
+/// `in 4m 58s`, `now` or `5m 2s ago (expired)`: what a time claim `seconds` from now means.
 pub fn relative(seconds: i64) -> String {
+    if seconds == 0 {
+        return "now".to_owned();
+    }
     let span = humantime::format_duration(std::time::Duration::from_secs(seconds.unsigned_abs()));
     if seconds >= 0 { format!("in {span}") } else { format!("{span} ago (expired)") }
 }
@@ -120,6 +132,8 @@ mod tests {
             "iss=https://forge/api/actions aud=vault, x sub=repo:o/r:ref:refs/heads/main ref=refs/heads/main exp=in 1m 40s"
         );
         assert!(claims.summary(1200).ends_with("exp=1m 40s ago (expired)"));
+        assert!(claims.summary(1100).ends_with("exp=now"));
+        assert_eq!(claims.text_or_absent("nbf"), ABSENT);
     }
 
     #[test]

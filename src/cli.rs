@@ -102,7 +102,7 @@ impl From<JobFlags> for JobContext {
 
 /// Runs the mode `cli` asks for with the process environment `env`, and reports any error.
 pub fn run(cli: Cli, env: &[(String, String)]) -> ExitCode {
-    let in_ci = env.iter().any(|(k, v)| k == "GITHUB_ACTIONS" && v == "true");
+    let in_ci = in_ci(env);
     let debug = env.iter().any(|(k, v)| k == "RUNNER_DEBUG" && v == "1");
     let mut log = Log::new(io::stdout(), debug);
     let result = tokio::runtime::Builder::new_current_thread()
@@ -140,10 +140,9 @@ async fn dispatch(cli: Cli, env: &[(String, String)], log: &mut Log<io::Stdout>)
             Ok(())
         }
         Some(Command::FakeToken(args)) => fake_token_command(args, cli.job.into(), env),
-        Some(Command::Diagnose(args)) => crate::inspect::run(*args, cli.job.into(), env, log).await,
+        Some(Command::Diagnose(args)) => crate::inspect::run(*args, cli.job.into(), env, local_job, log).await,
         None => {
-            let local = || std::env::current_dir().map(|dir| local_git::detect(&dir)).unwrap_or_default();
-            let config = Config::from_env(env, cli.inputs.clone(), cli.job.into(), local)?;
+            let config = Config::from_env(env, cli.inputs.clone(), cli.job.into(), local_job)?;
             if config.dry_run {
                 return dry_run::run(&config, cli.inputs.secrets.is_some(), cli.write_to.as_deref(), log);
             }
@@ -152,9 +151,25 @@ async fn dispatch(cli: Cli, env: &[(String, String)], log: &mut Log<io::Stdout>)
     }
 }
 
+/// The job's context as the local git checkout (in the working directory) describes it. Asked only outside
+/// CI, where no runner says what the job is; this is the one place that reads the working directory.
+fn local_job() -> JobContext {
+    std::env::current_dir().map(|dir| local_git::detect(&dir)).unwrap_or_default()
+}
+
+/// Whether a runner runs us (`GITHUB_ACTIONS=true`), as [`Config`] decides it.
+fn in_ci(env: &[(String, String)]) -> bool {
+    env.iter().any(|(k, v)| k == "GITHUB_ACTIONS" && v == "true")
+}
+
+/// `fake-token`'s job context, by [`Config`]'s rule: flags, then `GITHUB_*`, then (only outside CI) git.
+fn fake_token_job(flags: JobContext, env: &[(String, String)], local: impl FnOnce() -> JobContext) -> JobContext {
+    let job = flags.or(crate::config::job_from_env(env));
+    if in_ci(env) { job } else { job.or(local()) }
+}
+
 fn fake_token_command(args: FakeTokenArgs, flags: JobContext, env: &[(String, String)]) -> Result<()> {
-    let local = || std::env::current_dir().map(|dir| local_git::detect(&dir)).unwrap_or_default();
-    let job = flags.or(crate::config::job_from_env(env)).or(local());
+    let job = fake_token_job(flags, env, local_job);
     let claims = fake_token::claims(&job, &args.audience, time::OffsetDateTime::now_utc().unix_timestamp());
     let Some(path) = args.sign_with else {
         println!("{}", fake_token::unsigned(&claims));
@@ -170,4 +185,25 @@ fn fake_token_command(args: FakeTokenArgs, flags: JobContext, env: &[(String, St
         println!("{}", key.sign(&claims)?);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git() -> JobContext {
+        JobContext { repository: Some("o/from-git".into()), sha: Some("abc".into()), ..JobContext::default() }
+    }
+
+    #[test]
+    fn fake_token_asks_git_only_outside_ci_and_after_flags_and_runner() {
+        let env =
+            [("GITHUB_ACTIONS".to_owned(), "true".to_owned()), ("GITHUB_REPOSITORY".to_owned(), "o/ci".to_owned())];
+        let job = fake_token_job(JobContext::default(), &env, || panic!("git is never asked in CI"));
+        assert_eq!(job.repository.as_deref(), Some("o/ci"));
+
+        let flags = JobContext { repository: Some("o/flag".into()), ..JobContext::default() };
+        let job = fake_token_job(flags, &[], git);
+        assert_eq!((job.repository.as_deref(), job.sha.as_deref()), (Some("o/flag"), Some("abc")));
+    }
 }

@@ -335,19 +335,23 @@ fn short(input: &'static str, value: &str) -> Result<(), ConfigError> {
 }
 
 fn mount(input: Option<&str>) -> Result<String, ConfigError> {
-    let mount = input.unwrap_or(DEFAULT_MOUNT).trim_matches('/');
-    short("mount", mount)?;
-    let valid = !mount.is_empty()
-        && mount.split('/').all(|s| !s.is_empty() && s != ".." && s != ".")
-        && mount.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
-    if valid {
-        Ok(mount.to_owned())
-    } else {
-        Err(ConfigError::Invalid {
-            input: "mount",
-            problem: format!("`{mount}` is not an auth mount path like `jwt` or `gitea/jwt`"),
-        })
+    vault_path("mount", input.unwrap_or(DEFAULT_MOUNT)).ok_or_else(|| ConfigError::Invalid {
+        input: "mount",
+        problem: "expected an auth mount path like `jwt` or `gitea/jwt` (letters, digits, `-`, `_`, `.`)".into(),
+    })?
+}
+
+/// A mount or namespace: it goes into URLs and headers, so plain path segments only. `Some(Err)` when it
+/// is too long, `None` when it is not a path.
+fn vault_path(input: &'static str, value: &str) -> Option<Result<String, ConfigError>> {
+    if let Err(e) = short(input, value) {
+        return Some(Err(e));
     }
+    let value = value.trim_matches('/');
+    let valid = !value.is_empty()
+        && value.split('/').all(|s| !s.is_empty() && s != ".." && s != ".")
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+    valid.then(|| Ok(value.to_owned()))
 }
 
 fn naming(input: Option<&str>) -> Result<Naming, ConfigError> {
@@ -356,21 +360,11 @@ fn naming(input: Option<&str>) -> Result<Naming, ConfigError> {
     })
 }
 
-/// A namespace goes into a header on every request: plain path segments only.
 fn namespace(value: &str) -> Result<String, ConfigError> {
-    short("namespace", value)?;
-    let value = value.trim_matches('/');
-    let valid = !value.is_empty()
-        && value.split('/').all(|s| !s.is_empty() && s != ".." && s != ".")
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
-    if valid {
-        Ok(value.to_owned())
-    } else {
-        Err(ConfigError::Invalid {
-            input: "namespace",
-            problem: "expected a namespace path like `team-a` or `org/team-a` (letters, digits, `-`, `_`, `.`)".into(),
-        })
-    }
+    vault_path("namespace", value).ok_or_else(|| ConfigError::Invalid {
+        input: "namespace",
+        problem: "expected a namespace path like `team-a` or `org/team-a` (letters, digits, `-`, `_`, `.`)".into(),
+    })?
 }
 
 /// Runners set every file-command variable; an empty one means there is no such file, not a file named "".

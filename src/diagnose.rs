@@ -124,12 +124,12 @@ struct Context<'a> {
 
 impl Context<'_> {
     fn claim(&self, name: &str) -> String {
-        self.claims.text(name).unwrap_or_else(|| "(absent)".into())
+        self.claims.text_or_absent(name)
     }
 
     /// How far `claim` (a time) is from now, as `in 5m` or `5m ago (expired)`.
     fn when(&self, claim: &str) -> String {
-        self.claims.time(claim).map_or_else(|| "(absent)".into(), |t| claims::relative(t.saturating_sub(self.now)))
+        self.claims.time(claim).map_or_else(|| claims::ABSENT.into(), |t| claims::relative(t.saturating_sub(self.now)))
     }
 }
 

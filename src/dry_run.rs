@@ -6,6 +6,7 @@
 
 mod exports;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -135,8 +136,7 @@ fn claim_rows(claims: &Map<String, Value>, now: i64) -> Vec<(String, String)> {
 
 fn time_text(t: i64, now: i64) -> String {
     let date = OffsetDateTime::from_unix_timestamp(t).ok().and_then(|d| d.format(&Rfc3339).ok()).unwrap_or_default();
-    let relative = if t == now { "now".to_owned() } else { claims::relative(t.saturating_sub(now)) };
-    format!("{t} ({date}, {relative})")
+    format!("{t} ({date}, {})", claims::relative(t.saturating_sub(now)))
 }
 
 fn request_rows(config: &Config, requests: &[Request]) -> Vec<(String, String)> {
@@ -162,15 +162,9 @@ fn request_rows(config: &Config, requests: &[Request]) -> Vec<(String, String)> 
             config.role
         ),
     ));
-    let mut seen = std::collections::BTreeSet::new();
+    rows.extend(mount_rows(requests, &v1));
+    let mut seen = BTreeSet::new();
     for request in requests.iter().filter(|r| seen.insert((r.path.clone(), r.version))) {
-        rows.push((
-            "GET".into(),
-            format!(
-                "{}  (which engine serves it; KV v1 or v2)",
-                v1(&format!("sys/internal/ui/mounts/{}", request.path))
-            ),
-        ));
         let version = request.version.map(|v| format!("?version={v}")).unwrap_or_default();
         rows.push(("GET".into(), format!("{}{version}  (on KV v2, read as <mount>/data/<rest>)", v1(&request.path))));
     }
@@ -183,4 +177,44 @@ fn request_rows(config: &Config, requests: &[Request]) -> Vec<(String, String)> 
         rows.push(("-".into(), "post step: nothing revoked (`revoke: false`); the token lives out its TTL".into()));
     }
     rows.into_iter().enumerate().map(|(i, (method, what))| (format!("{}. {method}", i + 1), what)).collect()
+}
+
+/// The mount lookups of a real run ([`crate::fetch`]): one per first path segment, for the first of its
+/// paths in sorted order. Mounts never nest, so the mount found serves the segment's other paths under it;
+/// only a path under another mount (`secret/a/`, `secret/b/`) costs a lookup of its own, known only to Vault.
+fn mount_rows(requests: &[Request], v1: &impl Fn(&str) -> String) -> Vec<(String, String)> {
+    let paths: BTreeSet<&str> = requests.iter().map(|r| r.path.as_str()).collect();
+    let mut by_segment: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for path in paths {
+        by_segment.entry(path.split('/').next().unwrap_or(path)).or_default().push(path);
+    }
+    let row = |first: &str, rest: &[&str]| {
+        let reused = match rest {
+            [] => String::new(),
+            _ => {
+                let rest: Vec<String> = rest.iter().map(|p| format!("`{p}`")).collect();
+                format!("; once per mount: reused for {} unless another mount serves them", rest.join(", "))
+            }
+        };
+        let url = v1(&format!("sys/internal/ui/mounts/{first}"));
+        ("GET".to_owned(), format!("{url}  (which engine serves it; KV v1 or v2{reused})"))
+    };
+    by_segment.values().filter_map(|paths| paths.split_first().map(|(first, rest)| row(first, rest))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// As in `fetch`'s `one_mount_lookup_per_mount`: one lookup per first segment, one read per path+version.
+    #[test]
+    fn requests_list_one_mount_lookup_per_first_segment() {
+        let requests = spec::parse("kvv2/app/y k | Y\nkvv2/app/x k | X\nkvv2/app/x@2 k | X2\nsecret/a/one k").unwrap();
+        let v1 = |path: &str| format!("https://vault/v1/{path}");
+        let lookups: Vec<String> = mount_rows(&requests, &v1).into_iter().map(|(_, what)| what).collect();
+        assert_eq!(lookups.len(), 2, "{lookups:#?}");
+        assert!(lookups[0].starts_with("https://vault/v1/sys/internal/ui/mounts/kvv2/app/x  "), "{lookups:#?}");
+        assert!(lookups[0].contains("reused for `kvv2/app/y`"), "{lookups:#?}");
+        assert!(lookups[1].ends_with("mounts/secret/a/one  (which engine serves it; KV v1 or v2)"), "{lookups:#?}");
+    }
 }

@@ -23,7 +23,7 @@ use crate::config::{Config, JobContext, JwtSource};
 use crate::inputs::Inputs;
 use crate::runner::Log;
 use crate::vault::Vault;
-use crate::{dry_run, local_git, progress};
+use crate::{dry_run, progress};
 use table::{Row, Verdict};
 
 /// `diagnose` options: the step's inputs (which Vault, mount, role, audience, secrets) plus an admin token.
@@ -37,16 +37,17 @@ pub struct DiagnoseArgs {
     pub token: Option<String>,
 }
 
-/// Runs the diagnosis; fails (exit 1) when any check would refuse the login or a read.
+/// Runs the diagnosis; fails (exit 1) when any check would refuse the login or a read. `local` gives the
+/// job's context from git, asked as in a dry run (outside CI only).
 pub async fn run<W: Write>(
     args: DiagnoseArgs,
     job: JobContext,
     env: &[(String, String)],
+    local: impl FnOnce() -> JobContext,
     log: &mut Log<W>,
 ) -> Result<()> {
     let token = admin_token(args.token, env)?;
     let inputs = Inputs { dry_run: Some("true".into()), ..args.inputs };
-    let local = || std::env::current_dir().map(|dir| local_git::detect(&dir)).unwrap_or_default();
     let config = Config::from_env(env, inputs, job, local)?;
     if config.addr_is_placeholder {
         bail!("diagnose needs the Vault address: pass --url or set VAULT_ADDR");

@@ -7,21 +7,10 @@ use support::*;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-async fn setup(options: AppOptions) -> (Services, Issuer, App) {
-    let services = Services::from_env();
-    let issuer = Issuer::start().await;
-    let app = App::provision(&services, &issuer, options).await;
-    (services, issuer, app)
-}
-
-fn job(services: &Services, app: &App) -> Job {
-    app.job().input("url", services.bao.addr()).input("mount", &app.mount)
-}
-
 #[tokio::test]
 async fn exported_token_works_until_the_post_step_revokes_it() {
     let (services, issuer, app) = setup(AppOptions::new()).await;
-    let job = job(&services, &app);
+    let job = app.vault_job();
     let main = job.run_main().await;
     main.assert_success();
 
@@ -57,8 +46,8 @@ async fn exported_token_works_until_the_post_step_revokes_it() {
 
 #[tokio::test]
 async fn debug_mode_leaks_nothing_either() {
-    let (services, issuer, app) = setup(AppOptions::new().kv2("config", json!({"api_key": "debug-key-7731"}))).await;
-    let job = job(&services, &app).debug().input("secrets", &format!("kvv2/{}/config api_key", app.name));
+    let (_, issuer, app) = setup(AppOptions::new().kv2("config", json!({"api_key": "debug-key-7731"}))).await;
+    let job = app.vault_job().debug().input("secrets", &format!("kvv2/{}/config api_key", app.name));
     let main = job.run_main().await;
     main.assert_success();
     assert!(main.stdout.contains("::debug::"), "RUNNER_DEBUG=1 shows debug lines: {main:?}");
@@ -71,9 +60,9 @@ async fn debug_mode_leaks_nothing_either() {
 
 #[tokio::test]
 async fn a_given_jwt_replaces_the_id_token_request() {
-    let (services, issuer, app) = setup(AppOptions::new()).await;
+    let (_, issuer, app) = setup(AppOptions::new()).await;
     let jwt = app.mint();
-    let job = job(&services, &app).without_id_token().input("jwt", &jwt).input("export-token", "false");
+    let job = app.vault_job().without_id_token().input("jwt", &jwt).input("export-token", "false");
     let main = job.run_main().await;
     main.assert_success();
     assert!(!main.env.contains_key("VAULT_TOKEN"), "export-token: false");
@@ -86,8 +75,8 @@ async fn a_given_jwt_replaces_the_id_token_request() {
 
 #[tokio::test]
 async fn revoke_false_leaves_the_token_to_its_ttl() {
-    let (services, _issuer, app) = setup(AppOptions::new()).await;
-    let job = job(&services, &app).input("revoke", "false");
+    let (_, _, app) = setup(AppOptions::new()).await;
+    let job = app.vault_job().input("revoke", "false");
     let main = job.run_main().await;
     main.assert_success();
     assert!(!main.state.contains_key("vault_token"), "no token in state when it is not to be revoked");
@@ -113,30 +102,30 @@ async fn assert_refused(app: &App, job: Job, cause: &str) -> StepResult {
 
 #[tokio::test]
 async fn wrong_audience_is_refused_with_vaults_words() {
-    let (services, _issuer, app) = setup(AppOptions::new()).await;
-    let job = job(&services, &app).input("audience", "not-vault");
+    let (_, _, app) = setup(AppOptions::new()).await;
+    let job = app.vault_job().input("audience", "not-vault");
     assert_refused(&app, job, "invalid audience (aud) claim").await;
 }
 
 #[tokio::test]
 async fn a_ref_outside_the_bound_claims_is_refused_and_shown() {
-    let (services, _issuer, app) = setup(AppOptions::new()).await;
-    let job = job(&services, &app).claims(|c| c.with_ref("refs/tags/v1.0.0"));
+    let (_, _, app) = setup(AppOptions::new()).await;
+    let job = app.vault_job().claims(|c| c.with_ref("refs/tags/v1.0.0"));
     let main = assert_refused(&app, job, r#"claim "ref" does not match"#).await;
     assert!(main.log().contains("ref=refs/tags/v1.0.0"), "the token's claims are shown: {main:?}");
 }
 
 #[tokio::test]
 async fn an_unknown_role_is_refused() {
-    let (services, _issuer, app) = setup(AppOptions::new()).await;
-    let job = job(&services, &app).input("role", "gitea_cicd_nope");
+    let (_, _, app) = setup(AppOptions::new()).await;
+    let job = app.vault_job().input("role", "gitea_cicd_nope");
     assert_refused(&app, job, r#"role "gitea_cicd_nope" could not be found"#).await;
 }
 
 #[tokio::test]
 async fn a_job_without_id_token_permission_is_told_how_to_get_one() {
-    let (services, _issuer, app) = setup(AppOptions::new()).await;
-    let job = job(&services, &app).without_id_token();
+    let (_, _, app) = setup(AppOptions::new()).await;
+    let job = app.vault_job().without_id_token();
     assert_refused(&app, job, "permissions: id-token: write").await;
 }
 
@@ -151,8 +140,8 @@ async fn a_missing_url_names_the_input() {
 async fn awkward_values_round_trip_through_the_env_file() {
     let awkward = "line one\nA=B<<C\nghadelimiter_0123456789abcdef0123456789abcdef\nEOF\n  spaced  \nlast";
     let options = AppOptions::new().kv2("config", json!({ "awkward": awkward }));
-    let (services, _issuer, app) = setup(options).await;
-    let job = job(&services, &app).input("secrets", &format!("kvv2/{}/config awkward | AWKWARD", app.name));
+    let (_, _, app) = setup(options).await;
+    let job = app.vault_job().input("secrets", &format!("kvv2/{}/config awkward | AWKWARD", app.name));
     let main = job.run_main().await;
     main.assert_success();
     assert_eq!(main.env["AWKWARD"], awkward);
@@ -164,9 +153,10 @@ async fn awkward_values_round_trip_through_the_env_file() {
 #[tokio::test]
 async fn an_output_file_that_cannot_be_written_takes_the_env_exports_back() {
     let options = AppOptions::new().kv2("config", json!({ "api_key": "key-half-written-1" }));
-    let (services, issuer, app) = setup(options).await;
+    let (_, issuer, app) = setup(options).await;
     let blocked = tempfile::tempdir().unwrap();
-    let job = job(&services, &app)
+    let job = app
+        .vault_job()
         .input("secrets", &format!("kvv2/{}/config api_key", app.name))
         .env("GITHUB_OUTPUT", &blocked.path().display().to_string());
     let main = job.run_main().await;
@@ -179,9 +169,9 @@ async fn an_output_file_that_cannot_be_written_takes_the_env_exports_back() {
 
 #[tokio::test]
 async fn a_summary_that_cannot_be_written_is_only_a_warning() {
-    let (services, _issuer, app) = setup(AppOptions::new()).await;
+    let (_, _, app) = setup(AppOptions::new()).await;
     let blocked = tempfile::tempdir().unwrap();
-    let job = job(&services, &app).env("GITHUB_STEP_SUMMARY", &blocked.path().display().to_string());
+    let job = app.vault_job().env("GITHUB_STEP_SUMMARY", &blocked.path().display().to_string());
     let main = job.run_main().await;
     main.assert_success();
     assert!(main.stdout.contains("::warning::could not write the step summary"), "{main:?}");

@@ -286,7 +286,8 @@ fn input_mismatches(action_yml: &str) -> Vec<String> {
             problems.push(format!("input `{}` gets different variable names on GitHub and act", input.name));
         }
         let env = [(input_env_name(&input.name), "x".to_owned())];
-        let read = serde_json::to_value(vault_login::config::read_inputs(&env).expect("inputs")).expect("inputs as JSON");
+        let read =
+            serde_json::to_value(vault_login::config::read_inputs(&env).expect("inputs")).expect("inputs as JSON");
         if read.get(&input.name).is_none() {
             problems.push(format!("the binary does not read `{}` from {}", input.name, input_env_name(&input.name)));
         }

@@ -9,17 +9,6 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use support::*;
 
-async fn setup(options: AppOptions) -> (Services, Issuer, App) {
-    let services = Services::from_env();
-    let issuer = Issuer::start().await;
-    let app = App::provision(&services, &issuer, options).await;
-    (services, issuer, app)
-}
-
-fn job(services: &Services, app: &App) -> Job {
-    app.job().input("url", services.bao.addr()).input("mount", &app.mount)
-}
-
 /// Runs the main step, which must be refused; checks what every refusal must hold, returns the fix.
 async fn refused(job: &Job, issuer: &Issuer, app: &App, extra_secrets: &[&str]) -> String {
     let main = job.run_main().await;
@@ -42,8 +31,8 @@ async fn refused(job: &Job, issuer: &Issuer, app: &App, extra_secrets: &[&str]) 
 
 #[tokio::test]
 async fn role_not_found() {
-    let (services, issuer, app) = setup(AppOptions::new()).await;
-    let job = job(&services, &app).input("role", "gitea_cicd_nope");
+    let (_, issuer, app) = setup(AppOptions::new()).await;
+    let job = app.vault_job().input("role", "gitea_cicd_nope");
     let m = &app.mount;
     assert_eq!(
         refused(&job, &issuer, &app, &[]).await,
@@ -56,8 +45,8 @@ async fn role_not_found() {
 
 #[tokio::test]
 async fn audience_mismatch() {
-    let (services, issuer, app) = setup(AppOptions::new()).await;
-    let job = job(&services, &app).input("audience", "not-vault");
+    let (_, issuer, app) = setup(AppOptions::new()).await;
+    let job = app.vault_job().input("audience", "not-vault");
     assert_eq!(
         refused(&job, &issuer, &app, &[]).await,
         format!(
@@ -71,21 +60,21 @@ async fn audience_mismatch() {
 /// OpenBao 2.7 refuses a string `aud` too (it reads `aud` as a list), not only an array one.
 #[tokio::test]
 async fn no_bound_audiences() {
-    let (services, issuer, app) = setup(AppOptions::new().role_field("bound_audiences", Value::Null)).await;
+    let (_, issuer, app) = setup(AppOptions::new().role_field("bound_audiences", Value::Null)).await;
     let expected = format!(
         "role `{}` has no bound_audiences, so any aud is refused: add `\"bound_audiences\": [\"vault\"]`",
         app.role
     );
-    let string_aud = job(&services, &app);
+    let string_aud = app.vault_job();
     assert_eq!(refused(&string_aud, &issuer, &app, &[]).await, expected);
-    let array_aud = job(&services, &app).claims(|c| c.with_claim("aud", json!(["vault"])));
+    let array_aud = app.vault_job().claims(|c| c.with_claim("aud", json!(["vault"])));
     assert_eq!(refused(&array_aud, &issuer, &app, &[]).await, expected);
 }
 
 #[tokio::test]
 async fn bound_claim_mismatch() {
-    let (services, issuer, app) = setup(AppOptions::new()).await;
-    let job = job(&services, &app).claims(|c| c.with_ref("refs/tags/v1"));
+    let (_, issuer, app) = setup(AppOptions::new()).await;
+    let job = app.vault_job().claims(|c| c.with_ref("refs/tags/v1"));
     assert_eq!(
         refused(&job, &issuer, &app, &[]).await,
         format!(
@@ -99,8 +88,8 @@ async fn bound_claim_mismatch() {
 /// A role written for GitHub (bound on `environment`) meets a Forgejo token, which has no such claim.
 #[tokio::test]
 async fn bound_claim_missing() {
-    let (services, issuer, app) = setup(AppOptions::new().bound_claims(json!({ "environment": "production" }))).await;
-    let job = job(&services, &app);
+    let (_, issuer, app) = setup(AppOptions::new().bound_claims(json!({ "environment": "production" }))).await;
+    let job = app.vault_job();
     assert_eq!(
         refused(&job, &issuer, &app, &[]).await,
         format!(
@@ -120,9 +109,9 @@ fn split_duration(fix: &str, before: &str, after: &str) -> Duration {
 
 #[tokio::test]
 async fn expired_token() {
-    let (services, issuer, app) = setup(AppOptions::new()).await;
+    let (_, issuer, app) = setup(AppOptions::new()).await;
     let jwt = issuer.mint(&app.claims().expired(), "vault");
-    let job = job(&services, &app).input("jwt", &jwt);
+    let job = app.vault_job().input("jwt", &jwt);
     let fix = refused(&job, &issuer, &app, &[&jwt]).await;
     let ago = split_duration(
         &fix,
@@ -135,11 +124,11 @@ async fn expired_token() {
 
 #[tokio::test]
 async fn not_yet_valid() {
-    let (services, issuer, app) = setup(AppOptions::new()).await;
+    let (_, issuer, app) = setup(AppOptions::new()).await;
     let mut claims = app.claims().with_claim("nbf", now() + 1800);
     claims.lifetime = 7200;
     let jwt = issuer.mint(&claims, "vault");
-    let job = job(&services, &app).input("jwt", &jwt);
+    let job = app.vault_job().input("jwt", &jwt);
     let fix = refused(&job, &issuer, &app, &[&jwt]).await;
     let wait = split_duration(
         &fix,
@@ -151,8 +140,8 @@ async fn not_yet_valid() {
 
 #[tokio::test]
 async fn issuer_mismatch() {
-    let (services, issuer, app) = setup(AppOptions::new()).await;
-    let job = job(&services, &app).claims(|c| c.with_claim("iss", "https://other-forge.example/api/actions"));
+    let (_, issuer, app) = setup(AppOptions::new()).await;
+    let job = app.vault_job().claims(|c| c.with_claim("iss", "https://other-forge.example/api/actions"));
     assert_eq!(
         refused(&job, &issuer, &app, &[]).await,
         format!(
@@ -166,7 +155,7 @@ async fn issuer_mismatch() {
 /// An altered token, and one signed by a key the forge never published: the same refusal, the same fix.
 #[tokio::test]
 async fn bad_signature_or_unknown_key() {
-    let (services, issuer, app) = setup(AppOptions::new()).await;
+    let (_, issuer, app) = setup(AppOptions::new()).await;
     let expected = format!(
         "no key of auth/{}/config verifies the token's signature: point oidc_discovery_url (or jwks_url) at the \
          issuer `{}` that signed it; a token from another forge, or an altered one, fails here",
@@ -177,7 +166,7 @@ async fn bad_signature_or_unknown_key() {
     let (head, signature) = genuine.rsplit_once('.').unwrap();
     let flipped = if signature.as_bytes()[10] == b'A' { 'B' } else { 'A' };
     let altered = format!("{head}.{}{flipped}{}", &signature[..10], &signature[11..]);
-    let altered_job = job(&services, &app).input("jwt", &altered);
+    let altered_job = app.vault_job().input("jwt", &altered);
     assert_eq!(refused(&altered_job, &issuer, &app, &[&altered]).await, expected);
 
     let dir = tempfile::tempdir().unwrap();
@@ -193,7 +182,7 @@ async fn bad_signature_or_unknown_key() {
     let minted = run_local(dir.path(), &args, &[]).await;
     minted.assert_success();
     let stranger = minted.stdout.trim().to_owned();
-    let job = job(&services, &app).input("jwt", &stranger);
+    let job = app.vault_job().input("jwt", &stranger);
     assert_eq!(refused(&job, &issuer, &app, &[&stranger]).await, expected);
 }
 
@@ -202,8 +191,8 @@ async fn oidc_role_type() {
     let options = AppOptions::new()
         .role_field("role_type", json!("oidc"))
         .role_field("allowed_redirect_uris", json!(["http://localhost:8250/oidc/callback"]));
-    let (services, issuer, app) = setup(options).await;
-    let job = job(&services, &app);
+    let (_, issuer, app) = setup(options).await;
+    let job = app.vault_job();
     assert_eq!(
         refused(&job, &issuer, &app, &[]).await,
         format!("role `{}` is an OIDC (browser) role: set `\"role_type\": \"jwt\"` on it", app.role)
@@ -212,8 +201,8 @@ async fn oidc_role_type() {
 
 #[tokio::test]
 async fn user_claim_missing() {
-    let (services, issuer, app) = setup(AppOptions::new().role_field("user_claim", json!("email"))).await;
-    let job = job(&services, &app);
+    let (_, issuer, app) = setup(AppOptions::new().role_field("user_claim", json!("email"))).await;
+    let job = app.vault_job();
     assert_eq!(
         refused(&job, &issuer, &app, &[]).await,
         format!(
@@ -236,15 +225,14 @@ fn denied(mount: &str, role: &str) -> String {
 
 #[tokio::test]
 async fn wrong_mount() {
-    let (services, issuer, app) = setup(AppOptions::new()).await;
-    let job = job(&services, &app).input("mount", "jwt-not-mounted");
+    let (_, issuer, app) = setup(AppOptions::new()).await;
+    let job = app.vault_job().input("mount", "jwt-not-mounted");
     assert_eq!(refused(&job, &issuer, &app, &[]).await, denied("jwt-not-mounted", &app.role));
 }
 
 #[tokio::test]
 async fn token_bound_cidrs_exclude_the_runner() {
-    let (services, issuer, app) =
-        setup(AppOptions::new().role_field("token_bound_cidrs", json!(["10.255.255.0/24"]))).await;
-    let job = job(&services, &app);
+    let (_, issuer, app) = setup(AppOptions::new().role_field("token_bound_cidrs", json!(["10.255.255.0/24"]))).await;
+    let job = app.vault_job();
     assert_eq!(refused(&job, &issuer, &app, &[]).await, denied(&app.mount, &app.role));
 }

@@ -5,16 +5,8 @@ mod support;
 use serde_json::json;
 use support::*;
 
-async fn setup(options: AppOptions) -> (Services, Issuer, App) {
-    let services = Services::from_env();
-    let issuer = Issuer::start().await;
-    let app = App::provision(&services, &issuer, options).await;
-    (services, issuer, app)
-}
-
-fn job(services: &Services, app: &App, secrets: &str) -> Job {
-    let secrets = secrets.replace("APP", &app.name);
-    app.job().input("url", services.bao.addr()).input("mount", &app.mount).input("secrets", &secrets)
+fn job(app: &App, secrets: &str) -> Job {
+    app.vault_job().input("secrets", &secrets.replace("APP", &app.name))
 }
 
 const MULTI_LINE: &str = "-----BEGIN KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf\n-----END KEY-----";
@@ -35,7 +27,6 @@ fn lab_options() -> AppOptions {
 async fn the_readme_example_yields_the_documented_names_and_values() {
     let (services, issuer, app) = setup(lab_options()).await;
     let job = job(
-        &services,
         &app,
         "kvv2/APP/config db_host                 # -> DB_HOST
          kvv2/APP/config api_key | TF_VAR_api_key
@@ -94,7 +85,7 @@ async fn the_readme_example_yields_the_documented_names_and_values() {
 #[tokio::test]
 async fn a_read_failing_midway_exports_nothing_and_revokes_at_once() {
     let (services, _issuer, app) = setup(lab_options()).await;
-    let job = job(&services, &app, "postgres/creds/APP username | PGUSER\nkvv2/APP/config no_such_key");
+    let job = job(&app, "postgres/creds/APP username | PGUSER\nkvv2/APP/config no_such_key");
     let main = job.run_main().await;
     main.assert_failure();
     assert!(main.raw_env_file.is_empty() && main.raw_output_file.is_empty(), "{main:?}");
@@ -110,7 +101,7 @@ async fn a_read_failing_midway_exports_nothing_and_revokes_at_once() {
 
 #[tokio::test]
 async fn missing_path_missing_key_and_denial_are_three_different_errors() {
-    let (services, _issuer, app) = setup(lab_options()).await;
+    let (_, _, app) = setup(lab_options()).await;
     let cases = [
         (
             "kvv2/APP/nothing-here db_host",
@@ -120,35 +111,35 @@ async fn missing_path_missing_key_and_denial_are_three_different_errors() {
         ("kvv2/someone-else/config db_host", "permission denied reading `kvv2/someone-else/config`"),
     ];
     for (secrets, message) in cases {
-        let main = job(&services, &app, secrets).run_main().await;
+        let main = job(&app, secrets).run_main().await;
         main.assert_failure();
         let message = message.replace("APP", &app.name);
         assert!(main.log().contains(&message), "{message}\n{main:?}");
         assert!(main.raw_env_file.is_empty());
     }
-    let denied = job(&services, &app, "kvv2/someone-else/config db_host").run_main().await;
+    let denied = job(&app, "kvv2/someone-else/config db_host").run_main().await;
     assert!(denied.log().contains(&app.policy), "the denial names the policies to change: {denied:?}");
     assert!(app.live_tokens().await.is_empty());
 }
 
 #[tokio::test]
 async fn ignore_not_found_skips_missing_paths_and_keys_but_not_denials() {
-    let (services, _issuer, app) = setup(lab_options()).await;
+    let (_, _, app) = setup(lab_options()).await;
     let secrets = "kvv2/APP/config db_host\nkvv2/APP/nothing-here x\nkvv2/APP/config nope";
-    let job = job(&services, &app, secrets).input("ignore-not-found", "true");
+    let job = job(&app, secrets).input("ignore-not-found", "true");
     let main = job.run_main().await;
     main.assert_success();
     assert_eq!(main.env["DB_HOST"], "db.internal");
     assert!(main.stdout.contains("::warning::skipped `kvv2/"), "{main:?}");
     job.run_post(&main).await.assert_success();
 
-    let denied = self::job(&services, &app, "kvv2/other/config x").input("ignore-not-found", "true").run_main().await;
+    let denied = self::job(&app, "kvv2/other/config x").input("ignore-not-found", "true").run_main().await;
     denied.assert_failure();
 }
 
 #[tokio::test]
 async fn hostile_and_conflicting_names_are_refused_before_any_login() {
-    let (services, issuer, app) = setup(lab_options()).await;
+    let (_, issuer, app) = setup(lab_options()).await;
     for (secrets, message) in [
         ("kvv2/APP/config db_host | PATH", "line 1, column COL"),
         ("kvv2/APP/config db_host | LD_PRELOAD", "LD_PRELOAD"),
@@ -156,7 +147,7 @@ async fn hostile_and_conflicting_names_are_refused_before_any_login() {
         ("kvv2/APP/config db_host | VAULT_TOKEN", "VAULT_TOKEN"),
         ("kvv2/APP/config * | BASH_FUNC_", "BASH_FUNC_"),
     ] {
-        let main = job(&services, &app, secrets).run_main().await;
+        let main = job(&app, secrets).run_main().await;
         main.assert_failure();
         let column = "kvv2/APP/config db_host | ".replace("APP", &app.name).len() + 1;
         let message = message.replace("APP", &app.name).replace("COL", &column.to_string());
@@ -164,11 +155,10 @@ async fn hostile_and_conflicting_names_are_refused_before_any_login() {
     }
     assert!(issuer.token_requests().await.is_empty(), "refused while parsing, before any request");
 
-    let conflict =
-        job(&services, &app, "kvv2/APP/config db_host | X_HOST\nkv/APP/flat token | X_HOST").run_main().await;
+    let conflict = job(&app, "kvv2/APP/config db_host | X_HOST\nkv/APP/flat token | X_HOST").run_main().await;
     conflict.assert_failure();
     assert!(conflict.log().contains("export name `X_HOST` would come from both"), "{conflict:?}");
-    let same = job(&services, &app, "kvv2/APP/config db_host\nkvv2/APP/config db_host").run_main().await;
+    let same = job(&app, "kvv2/APP/config db_host\nkvv2/APP/config db_host").run_main().await;
     same.assert_success();
     assert!(app.live_tokens().await.len() == 1);
     app.client(&same.env["VAULT_TOKEN"]).revoke_self().await;
@@ -176,8 +166,8 @@ async fn hostile_and_conflicting_names_are_refused_before_any_login() {
 
 #[tokio::test]
 async fn options_for_tofu_and_outputs_only() {
-    let (services, _issuer, app) = setup(lab_options()).await;
-    let job = job(&services, &app, "kvv2/APP/config tls-key")
+    let (_, _, app) = setup(lab_options()).await;
+    let job = job(&app, "kvv2/APP/config tls-key")
         .input("export-env", "false")
         .input("tofu-skip-child-token", "true")
         .input("bao-env", "true")
@@ -195,7 +185,7 @@ async fn options_for_tofu_and_outputs_only() {
 #[tokio::test]
 async fn leases_shorter_than_asked_or_outliving_the_token_are_flagged() {
     let (services, _issuer, app) = setup(lab_options().role_field("token_ttl", json!("2m"))).await;
-    let job = job(&services, &app, "postgres/creds/APP username | PGUSER").input("min-lease-ttl", "10m");
+    let job = job(&app, "postgres/creds/APP username | PGUSER").input("min-lease-ttl", "10m");
     let main = job.run_main().await;
     main.assert_success();
     assert!(main.stdout.contains("outlives the Vault token"), "5m lease vs 2m token: {main:?}");

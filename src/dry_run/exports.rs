@@ -5,9 +5,13 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::config::Config;
+use crate::fetch::{self, FetchError};
 use crate::names;
 use crate::runner;
 use crate::spec::{Request, Selector, Target};
+
+/// Stands for the path of the CA file a real run writes (its name is random).
+const CA_FILE_PLACEHOLDER: &str = "<file in RUNNER_TEMP holding ca-certificate>";
 
 /// One export of the plan: its name (or a pattern) and the placeholder standing for its value.
 pub struct Planned {
@@ -52,6 +56,9 @@ pub fn plan(config: &Config, requests: &[Request]) -> Result<Vec<Planned>> {
         }
         outputs.push(entry("output", name, placeholder, wildcard));
     }
+    if config.tls.ca_pem.is_some() {
+        env.extend(ca_file(config));
+    }
     env.extend(outputs);
     Ok(env)
 }
@@ -73,6 +80,13 @@ pub fn write_to(dir: &Path, planned: &[Planned]) -> Result<usize> {
     Ok(planned.iter().filter(|p| p.wildcard).count())
 }
 
+/// `VAULT_CACERT` (and `BAO_CACERT`), as [`crate::exports::Exports::add_ca_file`] adds them after the
+/// secrets: the CA file a real run writes for later steps.
+fn ca_file(config: &Config) -> Vec<Planned> {
+    let names: &[&str] = if config.bao_env { &["VAULT_CACERT", "BAO_CACERT"] } else { &["VAULT_CACERT"] };
+    names.iter().map(|name| plain(name, CA_FILE_PLACEHOLDER)).collect()
+}
+
 fn plain(name: &str, value: &str) -> Planned {
     entry("env", name.to_owned(), value.to_owned(), false)
 }
@@ -81,20 +95,15 @@ fn entry(kind: &'static str, name: String, placeholder: String, wildcard: bool) 
     Planned { kind, name, placeholder, wildcard }
 }
 
-/// The export name and placeholder for one request; a wildcard's names depend on keys only Vault knows.
-fn secret_plan(request: &Request, naming: names::Naming) -> Result<(String, String)> {
+/// The export name and placeholder for one request, the name derived and checked by the real run's
+/// [`fetch::export_name`]. A wildcard's names depend on keys only Vault knows: a pattern stands for them.
+fn secret_plan(request: &Request, naming: names::Naming) -> Result<(String, String), FetchError> {
     let at = |key: &str| match request.version {
         Some(v) => format!("<{}@{v} {key}>", request.path),
         None => format!("<{} {key}>", request.path),
     };
-    let line = request.line;
-    let checked = |name: String| -> Result<String> {
-        names::check(&name).with_context(|| format!("input `secrets`: line {line}"))?;
-        Ok(name)
-    };
     Ok(match (&request.selector, &request.target) {
-        (Selector::Key(key), Target::Name(name)) => (checked(name.clone())?, at(key)),
-        (Selector::Key(key), _) => (checked(names::default_name(key, naming))?, at(key)),
+        (Selector::Key(key), _) => (fetch::export_name(request, key, naming)?, at(key)),
         (Selector::All, Target::Prefix(prefix)) => (format!("{prefix}<KEY>"), at("<each key>")),
         (Selector::All, _) => ("<KEY>".to_owned(), at("<each key>")),
     })
@@ -120,10 +129,13 @@ mod tests {
     /// Guards against drift: the plan names what [`crate::exports::Exports`] would export, in order.
     #[test]
     fn names_match_a_real_runs_exports() {
+        let ca = rcgen::generate_simple_self_signed(vec!["vault.example.org".to_owned()]).unwrap().cert.pem();
         for extra in [
             &[][..],
             &[("INPUT_BAO-ENV", "true"), ("INPUT_NAMESPACE", "team"), ("INPUT_TOFU-SKIP-CHILD-TOKEN", "true")][..],
             &[("INPUT_EXPORT-TOKEN", "false"), ("INPUT_EXPORT-ENV", "false")][..],
+            &[("INPUT_CA-CERTIFICATE", ca.as_str())][..],
+            &[("INPUT_CA-CERTIFICATE", ca.as_str()), ("INPUT_BAO-ENV", "true")][..],
         ] {
             let config = config(extra);
             let requests = spec::parse("kvv2/webapp/config db_host\nkv/webapp/flat token | FLAT").unwrap();
@@ -143,10 +155,16 @@ mod tests {
                 })
                 .collect();
             let fetched = Fetched { secrets, skipped: Vec::new() };
-            let real = crate::exports::Exports::build(&config, &login, &fetched, time::OffsetDateTime::UNIX_EPOCH);
+            let mut real = crate::exports::Exports::build(&config, &login, &fetched, time::OffsetDateTime::UNIX_EPOCH);
+            // As the step does once it has written the CA file.
+            if config.tls.ca_pem.is_some() {
+                real.add_ca_file(&config, "/runner/temp/vault-login-ca-x.pem");
+            }
             let names = |kind| planned.iter().filter(|p| p.kind == kind).map(|p| p.name.as_str()).collect::<Vec<_>>();
             let ours = format!("Exported env: {}. Outputs: {}.", names("env").join(", "), names("output").join(", "));
             assert_eq!(ours, real.describe());
+            let ca_given = extra.iter().any(|(input, _)| *input == "INPUT_CA-CERTIFICATE");
+            assert_eq!(ours.contains("VAULT_CACERT"), ca_given, "{ours}");
         }
     }
 
@@ -166,6 +184,6 @@ mod tests {
     fn reserved_names_fail_as_in_a_real_run() {
         let requests = spec::parse("kvv2/webapp/config ld_preload").unwrap();
         let error = plan(&config(&[]), &requests).err().unwrap();
-        assert!(format!("{error:#}").starts_with("input `secrets`: line 1: "), "{error:#}");
+        assert!(error.to_string().starts_with("secrets input, line 1: "), "{error}");
     }
 }

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::role::{AuthConfig, Role};
 use super::table::{Row, Verdict};
-use crate::claims::{self, Claims};
+use crate::claims::{self, ABSENT, Claims, render};
 
 /// Vault's defaults when a role's leeway is 0 (-1 turns a leeway off).
 const DEFAULT_EXPIRATION_LEEWAY: i64 = 150;
@@ -48,7 +48,7 @@ fn role_type(role: &Role) -> Row {
 
 /// A config or role field that, when set, must equal a claim exactly.
 fn exact(check: &str, expected: &str, claims: &Claims, claim: &str) -> Row {
-    let actual = shown(claims, claim);
+    let actual = claims.text_or_absent(claim);
     if expected.is_empty() {
         return Row::new(check, or_any(expected), actual, Verdict::Ok);
     }
@@ -64,7 +64,7 @@ fn audience(role: &Role, claims: &Claims) -> Row {
         Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
         _ => Vec::new(),
     };
-    let actual = shown(claims, "aud");
+    let actual = claims.text_or_absent("aud");
     if role.bound_audiences.is_empty() {
         let verdict = if auds.is_empty() { Verdict::Ok } else { Verdict::Fail };
         return Row::new("bound_audiences", "(none: a token with aud is refused)", actual, verdict);
@@ -85,15 +85,25 @@ fn lifetime(role: &Role, claims: &Claims, now: i64) -> Vec<Row> {
     let exp_slack = leeway(role.expiration_leeway, DEFAULT_EXPIRATION_LEEWAY) + skew;
     rows.push(match claims.time("exp") {
         Some(exp) => {
-            let verdict = if now <= exp + exp_slack { Verdict::Ok } else { Verdict::Fail };
-            Row::new("exp", format!("after now - {exp_slack}s (leeways)"), relative(exp - now), verdict)
+            let verdict = if now <= exp.saturating_add(exp_slack) { Verdict::Ok } else { Verdict::Fail };
+            Row::new(
+                "exp",
+                format!("after now - {exp_slack}s (leeways)"),
+                claims::relative(exp.saturating_sub(now)),
+                verdict,
+            )
         }
-        None => Row::new("exp", "required", "(absent)", Verdict::Fail),
+        None => Row::new("exp", "required", ABSENT, Verdict::Fail),
     });
     if let Some(nbf) = claims.time("nbf") {
         let nbf_slack = leeway(role.not_before_leeway, DEFAULT_NOT_BEFORE_LEEWAY) + skew;
-        let verdict = if nbf <= now + nbf_slack { Verdict::Ok } else { Verdict::Fail };
-        rows.push(Row::new("nbf", format!("before now + {nbf_slack}s (leeways)"), relative(nbf - now), verdict));
+        let verdict = if nbf <= now.saturating_add(nbf_slack) { Verdict::Ok } else { Verdict::Fail };
+        rows.push(Row::new(
+            "nbf",
+            format!("before now + {nbf_slack}s (leeways)"),
+            claims::relative(nbf.saturating_sub(now)),
+            verdict,
+        ));
     }
     rows
 }
@@ -101,7 +111,7 @@ fn lifetime(role: &Role, claims: &Claims, now: i64) -> Vec<Row> {
 fn user_claim(role: &Role, claims: &Claims) -> Row {
     let value = claim(claims, &role.user_claim, role.user_claim_json_pointer);
     let verdict = if matches!(value, Some(Value::String(_))) { Verdict::Ok } else { Verdict::Fail };
-    let actual = value.map_or_else(|| "(absent)".to_owned(), |v| render(&v));
+    let actual = value.map_or_else(|| ABSENT.to_owned(), |v| render(&v));
     Row::new("user_claim", format!("{} (a string claim)", role.user_claim), actual, verdict)
 }
 
@@ -110,7 +120,7 @@ fn bound_claim(name: &str, expected: &Value, glob: bool, claims: &Claims) -> Row
     let check = format!("bound_claims.{name}");
     let wanted = format!("{} ({})", render(expected), if glob { "glob" } else { "exact" });
     let Some(actual) = claim(claims, name, true) else {
-        return Row::new(check, wanted, "(absent)", Verdict::Fail);
+        return Row::new(check, wanted, ABSENT, Verdict::Fail);
     };
     let matched = list(expected).iter().any(|e| {
         list(&actual).iter().any(|a| match (e, a) {
@@ -159,24 +169,8 @@ fn list(value: &Value) -> Vec<Value> {
     }
 }
 
-fn render(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Array(items) => items.iter().map(render).collect::<Vec<_>>().join(", "),
-        other => other.to_string(),
-    }
-}
-
 fn or_any(expected: &str) -> String {
     if expected.is_empty() { "(not set: any value)".to_owned() } else { expected.to_owned() }
-}
-
-fn relative(seconds: i64) -> String {
-    if seconds == 0 { "now".to_owned() } else { claims::relative(seconds) }
-}
-
-fn shown(claims: &Claims, name: &str) -> String {
-    claims.text(name).unwrap_or_else(|| "(absent)".into())
 }
 
 /// Vault's glob (ryanuber/go-glob): `*` matches any run of characters, `/` included; nothing else is special.

@@ -176,6 +176,11 @@ impl App {
         Job::new(self)
     }
 
+    /// A job whose `url` and `mount` inputs point at this app's Vault and auth mount.
+    pub fn vault_job(&self) -> Job {
+        self.job().input("url", self.services.bao.addr()).input("mount", &self.mount)
+    }
+
     /// An ID token for this app (default claims, audience `vault`).
     pub fn mint(&self) -> String {
         self.issuer.mint(&self.claims(), "vault")

@@ -41,6 +41,14 @@ pub use local::run_local;
 pub use postgres::Pg;
 pub use proxy::{Proxy, Rule};
 
+/// The start of most tests: the servers, a fresh forge, and an app provisioned with `options`.
+pub async fn setup(options: AppOptions) -> (Services, Issuer, App) {
+    let services = Services::from_env();
+    let issuer = Issuer::start().await;
+    let app = App::provision(&services, &issuer, options).await;
+    (services, issuer, app)
+}
+
 /// The real servers, as described by the `VAULT_LOGIN_TEST_*` variables that `scripts/test` exports.
 #[derive(Clone, Debug)]
 pub struct Services {
