@@ -1,0 +1,129 @@
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn ci(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut base = env(&[
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_REPOSITORY", "arcodange/webapp"),
+        ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://forge.example/idtoken?placeholder=true"),
+        ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token"),
+        ("INPUT_URL", "https://vault.example.org"),
+    ]);
+    base.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+    base.extend(env(extra));
+    base
+}
+
+fn load(pairs: Vec<(String, String)>, flags: Inputs) -> Result<Config, ConfigError> {
+    Config::from_env(&pairs, flags, JobContext::default(), || panic!("git is only asked in a local dry run"))
+}
+
+fn err(pairs: Vec<(String, String)>) -> String {
+    match load(pairs.clone(), Inputs::default()) {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn defaults_follow_the_lab_naming() {
+    let config = load(ci(&[]), Inputs::default()).unwrap();
+    assert_eq!(config.app, "webapp");
+    assert_eq!(config.role, "gitea_cicd_webapp");
+    assert_eq!(config.mount, "jwt");
+    assert_eq!(config.audience, "vault");
+    assert!(config.export_token && config.export_env && config.revoke && !config.dry_run);
+    assert!(matches!(config.jwt, JwtSource::Oidc { .. }));
+}
+
+#[test]
+fn hyphenated_inputs_use_acts_naming_and_empty_means_unset() {
+    let config =
+        load(ci(&[("INPUT_EXPORT-TOKEN", "false"), ("INPUT_APP", ""), ("INPUT_ROLE", " ")]), Inputs::default())
+            .unwrap();
+    assert!(!config.export_token);
+    assert_eq!(config.app, "webapp");
+}
+
+#[test]
+fn flags_win_over_inputs() {
+    let flags = Inputs { app: Some("other".into()), ..Inputs::default() };
+    let config = load(ci(&[("INPUT_APP", "webapp")]), flags).unwrap();
+    assert_eq!(config.role, "gitea_cicd_other");
+}
+
+#[test]
+fn url_falls_back_to_vault_addr_and_is_required() {
+    let mut pairs = ci(&[("VAULT_ADDR", "http://127.0.0.1:8200")]);
+    pairs.retain(|(k, _)| k != "INPUT_URL");
+    assert_eq!(load(pairs.clone(), Inputs::default()).unwrap().addr.as_str(), "http://127.0.0.1:8200/");
+    pairs.retain(|(k, _)| k != "VAULT_ADDR");
+    assert!(err(pairs).contains("input `url` is required"));
+    assert!(err(ci(&[("INPUT_URL", "vault.example.org")])).contains("input `url`"));
+    assert!(err(ci(&[("INPUT_URL", "ftp://vault")])).contains("http:// or https://"));
+}
+
+#[test]
+fn bad_values_name_their_input() {
+    assert!(err(ci(&[("INPUT_REVOKE", "maybe")])).starts_with("input `revoke`: expected true or false"));
+    assert!(err(ci(&[("INPUT_TIMEOUT", "soon")])).starts_with("input `timeout`"));
+    assert!(err(ci(&[("INPUT_WAIT-FOR-UNSEAL", "soon")])).starts_with("input `wait-for-unseal`"));
+    assert!(err(ci(&[("INPUT_WAIT-FOR-UNSEAL", "2d")])).contains("at most 24h"));
+    assert!(err(ci(&[("INPUT_TIMEOUT", "99999999999")])).contains("between 1s and 24h"));
+    assert!(err(ci(&[("INPUT_TIMEOUT", "0")])).contains("between 1s and 24h"));
+    assert!(err(ci(&[("INPUT_TLS-SKIP-VERIFY", "perhaps")])).starts_with("input `tls-skip-verify`"));
+    assert!(err(ci(&[("INPUT_CA-CERTIFICATE", "/no/such/ca.pem")])).starts_with("input `ca-certificate`"));
+    let key_only = err(ci(&[("INPUT_CLIENT-KEY", "-----BEGIN PRIVATE KEY-----")]));
+    assert!(key_only.starts_with("input `client-certificate`"), "{key_only}");
+    assert!(err(ci(&[("INPUT_APP", "web app")])).starts_with("input `app`"));
+    assert!(err(ci(&[("INPUT_MOUNT", "../sys")])).starts_with("input `mount`"));
+    assert!(err(ci(&[("INPUT_NAMESPACE", "team\nX-Evil: 1")])).starts_with("input `namespace`"));
+    let with_password = err(ci(&[("INPUT_URL", "https://ops:hunter2@vault.example.org")]));
+    assert!(with_password.starts_with("input `url`: must not carry a user or password"), "{with_password}");
+    assert!(!with_password.contains("hunter2"), "a credential in the URL is never echoed");
+    let naming = err(ci(&[("INPUT_NAMING", "shouty")]));
+    assert_eq!(naming.matches("input `naming`").count(), 1, "{naming}");
+    let twice = err(ci(&[("INPUT_SECRETS", "kvv2/a/config host | HOST\nkv/a/flat host | HOST")]));
+    assert!(twice.contains("export name `HOST` would come from both"), "refused before any request: {twice}");
+    assert!(err(ci(&[("INPUT_NAMING", "shouty")])).starts_with("input `naming`"));
+    assert!(err(ci(&[("INPUT_SECRETS", "kvv2/x")])).starts_with("secrets input, line 1, column 7"));
+}
+
+#[test]
+fn missing_id_token_env_explains_every_forge() {
+    let mut pairs = ci(&[]);
+    pairs.retain(|(k, _)| !k.starts_with("ACTIONS_ID_TOKEN"));
+    let message = err(pairs.clone());
+    for needle in ["id-token: write", "enable-openid-connect: true", "Gitea", "`jwt` input"] {
+        assert!(message.contains(needle), "{needle} missing from {message}");
+    }
+    pairs.push(("INPUT_JWT".into(), "a.b.c".into()));
+    assert!(matches!(load(pairs.clone(), Inputs::default()).unwrap().jwt, JwtSource::Given(_)));
+}
+
+#[test]
+fn dry_run_needs_nothing() {
+    let flags = Inputs { dry_run: Some("true".into()), app: Some("webapp".into()), ..Inputs::default() };
+    let local = || JobContext { repository: Some("arcodange/from-git".into()), ..JobContext::default() };
+    let config = Config::from_env(&[], flags, JobContext::default(), local).unwrap();
+    assert!(config.dry_run && config.addr_is_placeholder && !config.in_ci);
+    assert_eq!(config.job.repository.as_deref(), Some("arcodange/from-git"));
+    assert!(matches!(config.jwt, JwtSource::Fake));
+}
+
+#[test]
+fn an_empty_file_command_variable_means_no_file() {
+    let config = load(ci(&[("GITHUB_ENV", ""), ("GITHUB_OUTPUT", "/tmp/out")]), Inputs::default()).unwrap();
+    assert_eq!(config.files.env, None);
+    assert_eq!(config.files.output, Some(PathBuf::from("/tmp/out")));
+}
+
+#[test]
+fn durations_accept_vault_style_values() {
+    assert_eq!(duration("timeout", "90").unwrap(), Duration::from_secs(90));
+    assert_eq!(duration("timeout", "15m").unwrap(), Duration::from_secs(900));
+    assert_eq!(duration("timeout", "1h 30m").unwrap(), Duration::from_secs(5400));
+}
