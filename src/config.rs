@@ -160,6 +160,11 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 const DRY_RUN_ADDR: &str = "https://vault.example.org";
 
 impl Config {
+    /// The Vault address as people write it (no trailing `/`): for messages and `VAULT_ADDR`.
+    pub fn addr_text(&self) -> &str {
+        self.addr.as_str().trim_end_matches('/')
+    }
+
     /// Builds the config from the process environment and the CLI's flags (flags win over `INPUT_*`, and
     /// `job` flags over `GITHUB_*`). `local` is asked for the job's context only in a dry run outside CI.
     pub fn from_env(

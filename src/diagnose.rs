@@ -26,7 +26,7 @@ pub struct LoginError {
 /// Wraps a login failure with the token's claims, a one-line fix when the cause is known, and where to
 /// look further when the role's configuration is the likely cause.
 pub fn login_failed(vault: VaultError, config: &Config, claims: &Claims, now: OffsetDateTime) -> LoginError {
-    let addr = config.addr.as_str().trim_end_matches('/').to_owned();
+    let addr = config.addr_text().to_owned();
     let mut hint =
         hint(&vault, config, claims, now.unix_timestamp()).map(|h| format!("\n  fix: {h}")).unwrap_or_default();
     if matches!(vault, VaultError::Api { .. }) {

@@ -97,7 +97,7 @@ fn section(out: &mut String, title: &str, rows: &[(String, String)]) {
 }
 
 fn plan_rows(config: &Config) -> Vec<(String, String)> {
-    let addr = config.addr.as_str().trim_end_matches('/');
+    let addr = config.addr_text();
     let addr = if config.addr_is_placeholder {
         format!("{addr} (a placeholder: set `url` or VAULT_ADDR)")
     } else {
@@ -140,7 +140,7 @@ fn time_text(t: i64, now: i64) -> String {
 }
 
 fn request_rows(config: &Config, requests: &[Request]) -> Vec<(String, String)> {
-    let v1 = |path: &str| format!("{}/v1/{path}", config.addr.as_str().trim_end_matches('/'));
+    let v1 = |path: &str| format!("{}/v1/{path}", config.addr_text());
     let mut rows = Vec::new();
     match &config.jwt {
         JwtSource::Given(_) => {

@@ -30,7 +30,7 @@ impl Exports {
     /// Assembles the env vars and outputs of a successful run.
     pub fn build(config: &Config, login: &Login, fetched: &Fetched, now: OffsetDateTime) -> Self {
         let token = login.token.expose_secret();
-        let mut env = vec![plain("VAULT_ADDR", config.addr.as_str().trim_end_matches('/'))];
+        let mut env = vec![plain("VAULT_ADDR", config.addr_text())];
         if config.export_token {
             env.push(secret("VAULT_TOKEN", token));
         }

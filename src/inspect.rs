@@ -123,7 +123,7 @@ fn header(config: &Config, claims: &Claims) -> String {
         "vault-login diagnose: role `{}` of auth/{} at {}, against {token}\n\nLogin checks, in Vault's order:\n",
         config.role,
         config.mount,
-        config.addr.as_str().trim_end_matches('/')
+        config.addr_text()
     )
 }
 

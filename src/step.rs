@@ -50,7 +50,7 @@ async fn after_login<W: Write>(
     mask_token(log, login.token.expose_secret())?;
     log.info(&format!(
         "Logged in to {} as role `{}` (policies: {}); the token expires in {}",
-        config.addr.as_str().trim_end_matches('/'),
+        config.addr_text(),
         config.role,
         login.policies.join(", "),
         humantime::format_duration(Duration::from_secs(login.lease_duration)),

@@ -16,7 +16,7 @@ pub fn render(config: &Config, login: &Login, fetched: &Fetched, now: OffsetDate
     let _ = writeln!(
         md,
         "Logged in to `{}` as role `{}` with policies {}; the token expires at {} and is revoked at job end{}.\n",
-        config.addr.as_str().trim_end_matches('/'),
+        config.addr_text(),
         config.role,
         code_list(&login.policies),
         expires_at(now, login.lease_duration),

@@ -7,7 +7,6 @@
 mod support;
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use support::*;
@@ -16,23 +15,9 @@ use support::*;
 /// are inherited from `scripts/test`.
 async fn sandbox(key: &str) -> StepResult {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/sandbox");
-    let child = tokio::process::Command::new(script)
-        .args(["--reuse", "--key", key])
-        .env("VAULT_LOGIN_BIN", env!("CARGO_BIN_EXE_vault-login"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("run scripts/sandbox");
-    let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
-        .await
-        .expect("scripts/sandbox still running after 120s: killed")
-        .expect("wait for scripts/sandbox");
-    let mut result =
-        StepResult::synthetic(&String::from_utf8_lossy(&out.stdout), &String::from_utf8_lossy(&out.stderr));
-    result.code = out.status.code();
-    result
+    let mut command = tokio::process::Command::new(script);
+    command.args(["--reuse", "--key", key]).env("VAULT_LOGIN_BIN", env!("CARGO_BIN_EXE_vault-login"));
+    support::local::capture(command, Duration::from_secs(120)).await
 }
 
 /// The sandbox makes its own secrets, so the test knows their shapes, not their values: the KV values'

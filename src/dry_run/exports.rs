@@ -27,7 +27,7 @@ pub struct Planned {
 /// (see [`crate::exports::Exports::build`]). Export names are checked exactly as a real run checks them.
 pub fn plan(config: &Config, requests: &[Request]) -> Result<Vec<Planned>> {
     let login = format!("auth/{}/login", config.mount);
-    let mut env = vec![plain("VAULT_ADDR", config.addr.as_str().trim_end_matches('/'))];
+    let mut env = vec![plain("VAULT_ADDR", config.addr_text())];
     if config.export_token {
         env.push(plain("VAULT_TOKEN", &format!("<client_token from {login}>")));
     }

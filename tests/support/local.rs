@@ -16,24 +16,29 @@ pub async fn run_local(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> StepR
     vars.insert("HOME".into(), dir.display().to_string());
     vars.insert("GIT_CONFIG_NOSYSTEM".into(), "1".into());
     vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_vault-login"))
-        .args(args)
-        .env_clear()
-        .envs(&vars)
-        .current_dir(dir)
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_vault-login"));
+    command.args(args).env_clear().envs(&vars).current_dir(dir);
+    let mut result = capture(command, Duration::from_secs(60)).await;
+    result.process_env = vars;
+    result
+}
+
+/// Runs `command` with no stdin, killed after `limit`; its exit code and output as a [`StepResult`].
+pub async fn capture(mut command: tokio::process::Command, limit: Duration) -> StepResult {
+    let what = format!("{:?}", command.as_std().get_program());
+    let child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .expect("spawn vault-login");
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .unwrap_or_else(|e| panic!("spawn {what}: {e}"));
+    let out = tokio::time::timeout(limit, child.wait_with_output())
         .await
-        .expect("vault-login still running after 60s: killed")
-        .expect("wait for vault-login");
+        .unwrap_or_else(|_| panic!("{what} still running after {limit:?}: killed"))
+        .unwrap_or_else(|e| panic!("wait for {what}: {e}"));
     let mut result =
         StepResult::synthetic(&String::from_utf8_lossy(&out.stdout), &String::from_utf8_lossy(&out.stderr));
     result.code = out.status.code();
-    result.process_env = vars;
     result
 }
