@@ -22,6 +22,11 @@ pub enum OidcError {
     Failed { status: u16, body: String },
     #[error("the forge's ID-token answer has no `value` field with a token ({0})")]
     NoValue(String),
+    #[error(
+        "the forge's ID-token answer is larger than {MAX_ANSWER} bytes, which no ID token is: \
+         ACTIONS_ID_TOKEN_REQUEST_URL does not point at the forge's ID-token endpoint"
+    )]
+    TooLarge,
 }
 
 impl OidcError {
@@ -29,10 +34,13 @@ impl OidcError {
         match self {
             Self::Transport { .. } => true,
             Self::Failed { status, .. } => matches!(status, 429 | 502 | 503 | 504),
-            Self::Refused { .. } | Self::NoValue(_) => false,
+            Self::Refused { .. } | Self::NoValue(_) | Self::TooLarge => false,
         }
     }
 }
+
+/// ID tokens are a few kilobytes; an answer far larger is not one, and must not be held (or masked) whole.
+const MAX_ANSWER: usize = 64 * 1024;
 
 #[derive(Deserialize)]
 struct TokenAnswer {
@@ -58,9 +66,25 @@ pub async fn fetch(
     audience: &str,
     on_retry: impl Fn(&OidcError, Duration),
 ) -> Result<SecretString, OidcError> {
+    fetch_with(backoff(), http, base, request_token, audience, on_retry).await
+}
+
+/// Four retries with jittered exponential delays (1 s doubling), as @actions/core's client does.
+fn backoff() -> ExponentialBuilder {
+    ExponentialBuilder::default().with_jitter().with_max_times(4)
+}
+
+/// [`fetch`] with the retry delays given, so that tests need not wait for real ones.
+async fn fetch_with(
+    backoff: ExponentialBuilder,
+    http: &reqwest::Client,
+    base: &Url,
+    request_token: &SecretString,
+    audience: &str,
+    on_retry: impl Fn(&OidcError, Duration),
+) -> Result<SecretString, OidcError> {
     let url = request_url(base, audience);
     let attempt = || fetch_once(http, &url, request_token);
-    let backoff = ExponentialBuilder::default().with_jitter().with_max_times(4);
     attempt.retry(backoff).sleep(tokio::time::sleep).when(OidcError::is_retryable).notify(on_retry).await
 }
 
@@ -80,7 +104,7 @@ async fn fetch_once(
         .await
         .map_err(transport)?;
     let status = response.status().as_u16();
-    let body = response.bytes().await.map_err(transport)?;
+    let body = read_bounded(response).await.map_err(transport)?.ok_or(OidcError::TooLarge)?;
     if !(200..300).contains(&status) {
         let body = excerpt(&body);
         return Err(if matches!(status, 401 | 403) {
@@ -94,6 +118,21 @@ async fn fetch_once(
         Some(token) if !token.expose_secret().trim().is_empty() => Ok(token),
         _ => Err(OidcError::NoValue("empty or missing".into())),
     }
+}
+
+/// The body, or `None` as soon as it grows past [`MAX_ANSWER`] (nothing more is read).
+async fn read_bounded(mut response: reqwest::Response) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    if response.content_length().is_some_and(|length| length > MAX_ANSWER as u64) {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > MAX_ANSWER {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
 }
 
 /// Error bodies of the forges are short plain text; keep them short in our message too.
@@ -156,12 +195,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_oversized_answer_is_refused_without_reading_it_whole() {
+        let body = format!(r#"{{"value":"{}"}}"#, "a".repeat(MAX_ANSWER));
+        let huge = server(200, &body).await;
+        assert!(matches!(get(&huge).await, Err(OidcError::TooLarge)));
+        assert_eq!(huge.received_requests().await.unwrap().len(), 1, "not retried");
+        let fits = format!(r#"{{"value":"{}"}}"#, "a".repeat(MAX_ANSWER - 20));
+        assert_eq!(get(&server(200, &fits).await).await.unwrap().expose_secret().len(), MAX_ANSWER - 20);
+    }
+
+    #[tokio::test]
     async fn bad_gateway_is_retried() {
         let server = server(502, "").await;
         let retries = std::sync::atomic::AtomicUsize::new(0);
         let url = Url::parse(&format!("{}/t", server.uri())).unwrap();
         let token = SecretString::from("request-token");
-        let result = fetch(&reqwest::Client::new(), &url, &token, "vault", |_, _| {
+        let no_wait = backoff().with_min_delay(Duration::ZERO).with_max_delay(Duration::ZERO);
+        let result = fetch_with(no_wait, &reqwest::Client::new(), &url, &token, "vault", |_, _| {
             retries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         })
         .await;

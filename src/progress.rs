@@ -4,7 +4,7 @@
 //! error goes to `::debug::`. The Vault client reports from concurrent requests, so these write whole
 //! lines to stdout through a [`Log`] of their own instead of borrowing the step's.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use url::Url;
@@ -16,6 +16,7 @@ use crate::vault::{Notice, Progress};
 /// The Vault client's notice for the Vault at `addr`.
 pub fn notice(addr: &Url, debug: bool) -> Notice {
     let addr = addr.as_str().trim_end_matches('/').to_owned();
+    let active = Mutex::new(None::<String>);
     Arc::new(move |progress| {
         let mut log = Log::new(std::io::stdout(), debug);
         match progress {
@@ -47,6 +48,15 @@ pub fn notice(addr: &Url, debug: bool) -> Notice {
             )),
             Progress::Unsealed { waited } => {
                 log.info(&format!("Vault at {addr} was unsealed after {}; going on", seconds(waited)));
+            }
+            Progress::Redirected { to } => {
+                // Concurrent reads are redirected alike: one line per new active node, not per request.
+                let node = format!("{}://{}", to.scheme(), to.authority());
+                let mut last = active.lock().unwrap_or_else(PoisonError::into_inner);
+                if last.as_deref() != Some(node.as_str()) {
+                    log.info(&format!("Vault at {addr} redirected to its active node {node}"));
+                    *last = Some(node);
+                }
             }
         }
     })

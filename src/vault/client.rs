@@ -20,8 +20,9 @@ use crate::tls::TlsSettings;
 
 /// One attempt may not take longer than this, so a hung connection still leaves time to retry.
 const MAX_ATTEMPT: Duration = Duration::from_secs(15);
-/// A standby sends one redirect to the active node; a chain is a loop.
-const MAX_REDIRECTS: usize = 5;
+/// A standby sends one redirect, to the active node; anything more is a chain that HA does not need and
+/// that would carry the token further than the operator pointed it.
+const MAX_REDIRECTS: usize = 1;
 
 /// Whether a request may be sent again after a failure whose outcome is unknown.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,8 @@ pub enum Progress<'a> {
     Sealed { status: Option<&'a SealStatus>, next_check: Duration, left: Duration },
     /// Vault was unsealed after the step waited `waited` for it.
     Unsealed { waited: Duration },
+    /// A standby redirected a request to `to` (the active node, as Vault HA does).
+    Redirected { to: &'a Url },
 }
 
 /// Told about every retry and every check of a sealed Vault, so the caller can log one line for each.
@@ -249,6 +252,9 @@ impl Vault {
         }
         let transport = |e: reqwest::Error| VaultError::transport(&self.addr, &method, path, &e, self.attempt);
         let response = request.send().await.map_err(transport)?;
+        if response.url().host_str() != self.addr.host_str() || response.url().port() != self.addr.port() {
+            self.notify(Progress::Redirected { to: response.url() });
+        }
         let status = response.status();
         let bytes = read_capped(response).await.map_err(transport)?;
         interpret(status, &bytes, &self.addr, &method, path)
@@ -274,7 +280,7 @@ fn not_repeated(error: VaultError, replay: Replay) -> VaultError {
     }
 }
 
-/// The redirect policy: a few hops, never from https down to http.
+/// The redirect policy: one hop, never from https down to http.
 fn follow(attempt: redirect::Attempt<'_>) -> redirect::Action {
     let downgrade = attempt.previous().iter().any(|u| u.scheme() == "https") && attempt.url().scheme() != "https";
     if !matches!(attempt.status().as_u16(), 307 | 308) {
@@ -284,7 +290,10 @@ fn follow(attempt: redirect::Attempt<'_>) -> redirect::Action {
     } else if downgrade {
         attempt.error("refusing a redirect from https to plain http: it would send the token unencrypted")
     } else if attempt.previous().len() > MAX_REDIRECTS {
-        attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+        attempt.error(format!(
+            "more than {MAX_REDIRECTS} redirect (a Vault standby sends one, to the active node): set `url` to \
+             the active node or the cluster's load balancer"
+        ))
     } else {
         attempt.follow()
     }
@@ -347,6 +356,43 @@ mod tests {
         let (body, token) = (json!({ "role": "r" }), SecretString::from("t0ken"));
         let answer = vault.post("auth/jwt/login", Some(&token), &body, Replay::OnlyIfNotProcessed).await;
         assert_eq!(answer.unwrap(), Some(json!({ "ok": true })));
+    }
+
+    #[tokio::test]
+    async fn one_hop_is_followed_and_reported_but_not_a_second() {
+        let (first, second, third) = (MockServer::start().await, MockServer::start().await, MockServer::start().await);
+        for (from, to) in [(&first, &second), (&second, &third)] {
+            let location = format!("{}/v1/auth/jwt/login", to.uri());
+            Mock::given(any())
+                .respond_with(ResponseTemplate::new(307).insert_header("Location", location))
+                .mount(from)
+                .await;
+        }
+        let redirected_to = Arc::new(Mutex::new(Vec::new()));
+        let seen = redirected_to.clone();
+        let notice: Notice = Arc::new(move |progress| {
+            if let Progress::Redirected { to } = progress {
+                seen.lock().unwrap().push(to.to_string());
+            }
+        });
+        let http = Vault::http_client(Duration::from_secs(10), &TlsSettings::default()).unwrap();
+        let vault = Vault::new(http, Url::parse(&first.uri()).unwrap(), None, Duration::from_secs(10), notice);
+        let token = SecretString::from("t0ken");
+        let error =
+            vault.post("auth/jwt/login", Some(&token), &json!({}), Replay::OnlyIfNotProcessed).await.unwrap_err();
+        assert!(error.to_string().contains("more than 1 redirect"), "{error}");
+        assert_eq!(third.received_requests().await.unwrap().len(), 0, "the token never reaches a second hop");
+
+        Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_json(json!({}))).mount(&third).await;
+        let vault = Vault::new(
+            Vault::http_client(Duration::from_secs(10), &TlsSettings::default()).unwrap(),
+            Url::parse(&second.uri()).unwrap(),
+            None,
+            Duration::from_secs(10),
+            vault.notice.clone(),
+        );
+        vault.post("auth/jwt/login", Some(&token), &json!({}), Replay::OnlyIfNotProcessed).await.unwrap();
+        assert_eq!(*redirected_to.lock().unwrap(), [format!("{}/v1/auth/jwt/login", third.uri())]);
     }
 
     #[tokio::test]
