@@ -16,9 +16,11 @@ function fail(message) {
   throw error;
 }
 
-// The binary to run: VAULT_LOGIN_BIN (tests, local builds) or the release binary for this OS/arch.
+// The binary to run. In a job (GITHUB_ACTIONS=true) only the release binary that matches dist/SHA256SUMS:
+// any earlier step can export VAULT_LOGIN_BIN, and the binary run here receives the job's ID-token request
+// credentials and, in the post step, the saved Vault token. Outside a job, VAULT_LOGIN_BIN picks a local build.
 function binary(env) {
-  if (env.VAULT_LOGIN_BIN) return { file: env.VAULT_LOGIN_BIN, verify: false };
+  if (env.VAULT_LOGIN_BIN && env.GITHUB_ACTIONS !== 'true') return { file: env.VAULT_LOGIN_BIN, verify: false };
   const arch = ARCHES[process.arch];
   if (process.platform !== 'linux' || !arch) {
     fail(`vault-login ships binaries for linux x64 and arm64 only; this runner is ${process.platform} ${process.arch}`);
@@ -43,10 +45,18 @@ function verify(file) {
   }
 }
 
+// A workflow command, its message escaped so that it stays one command.
+function command(kind, message) {
+  process.stdout.write(`::${kind}::vault-login: ${message.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}\n`);
+}
+
 // Runs the binary with `args`; `lenient` (the post step) turns a shim failure into a warning.
 module.exports = function run(args, lenient) {
   try {
     const bin = binary(process.env);
+    if (bin.verify && process.env.VAULT_LOGIN_BIN) {
+      command('warning', 'VAULT_LOGIN_BIN is ignored in a job: only the checksum-verified binary of dist/ runs');
+    }
     if (bin.verify) verify(bin.file);
     const result = spawnSync(bin.file, args, { stdio: 'inherit' });
     if (result.error) fail(`cannot run ${bin.file}: ${result.error.message}`);
@@ -56,7 +66,7 @@ module.exports = function run(args, lenient) {
     process.exitCode = result.status;
   } catch (error) {
     const message = error.userFacing ? error.message : String(error && error.stack || error);
-    process.stdout.write(`::${lenient ? 'warning' : 'error'}::vault-login: ${message.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}\n`);
+    command(lenient ? 'warning' : 'error', message);
     process.exitCode = lenient ? 0 : 1;
   }
 };

@@ -17,6 +17,8 @@ use crate::runner::FileCommands;
 use crate::spec::{self, Request};
 use crate::tls::{self, TlsSettings};
 
+mod addr;
+
 /// A problem with the step's inputs or environment, found before anything is sent anywhere.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -157,7 +159,6 @@ pub struct Config {
 const DEFAULT_MOUNT: &str = "jwt";
 const DEFAULT_AUDIENCE: &str = "vault";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-const DRY_RUN_ADDR: &str = "https://vault.example.org";
 
 impl Config {
     /// The Vault address as people write it (no trailing `/`): for messages and `VAULT_ADDR`.
@@ -190,7 +191,7 @@ impl Config {
         if dry_run && !in_ci {
             job = job.or(local());
         }
-        let (addr, addr_is_placeholder) = addr(inputs.url.as_deref(), vars.vault_addr.as_deref(), dry_run)?;
+        let (addr, addr_is_placeholder) = addr::addr(inputs.url.as_deref(), vars.vault_addr.as_deref(), dry_run)?;
         let app = app(inputs.app.as_deref(), job.repository.as_deref())?;
         let role = inputs.role.clone().unwrap_or_else(|| format!("gitea_cicd_{app}"));
         short("role", &role)?;
@@ -279,36 +280,6 @@ fn job_context(vars: &RunnerVars) -> JobContext {
         actor: vars.github_actor.clone(),
         server_url: vars.github_server_url.clone(),
     }
-}
-
-fn addr(input: Option<&str>, env: Option<&str>, dry_run: bool) -> Result<(Url, bool), ConfigError> {
-    let (raw, placeholder) = match (input, env.filter(|v| !v.is_empty())) {
-        (Some(v), _) | (None, Some(v)) => (v, false),
-        (None, None) if dry_run => (DRY_RUN_ADDR, true),
-        (None, None) => {
-            return Err(ConfigError::Missing {
-                input: "url",
-                hint: "set `url: https://vault.example.org` in the step's `with:` or VAULT_ADDR in the job's env",
-            });
-        }
-    };
-    let invalid = |problem: String| ConfigError::Invalid { input: "url", problem };
-    let url = Url::parse(raw.trim()).map_err(|e| invalid(format!("`{raw}` is not a URL ({e})")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(invalid(format!("`{raw}` must be an http:// or https:// address with a host")));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid(format!("`{raw}` must not carry a query or fragment")));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        // Said without echoing the value: it holds a credential, which would land in every log line.
-        return Err(invalid(
-            "must not carry a user or password (`user:pass@`): Vault does not read them, and the \
-             address is printed and exported as VAULT_ADDR"
-                .into(),
-        ));
-    }
-    Ok((url, placeholder))
 }
 
 fn app(input: Option<&str>, repository: Option<&str>) -> Result<String, ConfigError> {

@@ -57,11 +57,16 @@ impl Release {
 
     /// `node shim/<script>` with a runner-like environment (no VAULT_LOGIN_BIN: the release path).
     fn run(&self, script: &str) -> (i32, String) {
+        self.run_with(script, &[("GITHUB_ACTIONS", "true")])
+    }
+
+    /// `node shim/<script>` with only `PATH` and `env` set.
+    fn run_with(&self, script: &str, env: &[(&str, &str)]) -> (i32, String) {
         let out = Command::new("node")
             .arg(self.dir.path().join("shim").join(script))
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("GITHUB_ACTIONS", "true")
+            .envs(env.iter().copied())
             .output()
             .expect("run node");
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -139,4 +144,24 @@ fn the_post_shim_never_fails_the_job() {
     assert!(out.contains("::warning::vault-login: vault-login was killed by SIGKILL"), "{out}");
     let (code, _) = killed.run("main.js");
     assert_eq!(code, 1, "the main step does fail");
+}
+
+#[test]
+fn vault_login_bin_picks_a_local_build_but_is_ignored_in_a_job() {
+    let release = Release::new(OK_BINARY);
+    let planted = release.dir.path().join("planted");
+    std::fs::write(&planted, "#!/bin/sh\necho 'planted binary ran'\n").expect("write");
+    let status = Command::new("chmod").arg("+x").arg(&planted).status().expect("chmod");
+    assert!(status.success());
+    let planted = planted.to_str().expect("a UTF-8 path");
+
+    for script in ["main.js", "post.js"] {
+        let (code, out) = release.run_with(script, &[("GITHUB_ACTIONS", "true"), ("VAULT_LOGIN_BIN", planted)]);
+        assert_eq!(code, 0, "{out}");
+        assert!(!out.contains("planted binary ran"), "an exported variable must not pick the binary in a job: {out}");
+        assert!(out.contains("::warning::vault-login: VAULT_LOGIN_BIN is ignored in a job"), "{out}");
+        assert!(out.contains("binary ran:"), "the verified release binary ran instead: {out}");
+    }
+    let (code, out) = release.run_with("main.js", &[("VAULT_LOGIN_BIN", planted)]);
+    assert_eq!((code, out.as_str()), (0, "planted binary ran\n"), "outside a job the override is honoured");
 }

@@ -192,6 +192,10 @@ async fn certificate_problems_are_told_in_plain_words() {
     let by_name = setup.valid().replace("127.0.0.1", "localhost");
     let wrong_host = setup.refused(&setup.job(&by_name).input("ca-certificate", &setup.pki.ca_pem)).await;
     assert!(wrong_host.contains("wrong host name") && wrong_host.contains("127.0.0.1"), "{wrong_host}");
+
+    let https_to_plain = setup.server.addr.replace("http://", "https://");
+    let plain = setup.refused(&setup.job(&https_to_plain)).await;
+    assert!(plain.contains("answered the TLS handshake in plain text: the server speaks http, not https"), "{plain}");
     assert!(setup.app.live_tokens().await.is_empty());
 }
 

@@ -67,6 +67,21 @@ fn url_falls_back_to_vault_addr_and_is_required() {
 }
 
 #[test]
+fn url_is_the_base_address_without_the_api_prefix() {
+    let pasted = err(ci(&[("INPUT_URL", "https://vault.example.org/v1")]));
+    assert!(pasted.contains("API prefix `/v1`"), "{pasted}");
+    assert!(pasted.contains("(`https://vault.example.org`)"), "{pasted}");
+    let behind_a_proxy = err(ci(&[("INPUT_URL", "https://example.org/vault/v1/")]));
+    assert!(behind_a_proxy.contains("(`https://example.org/vault`)"), "{behind_a_proxy}");
+    let config = load(ci(&[("INPUT_URL", "https://example.org/vault")]), Inputs::default()).unwrap();
+    assert_eq!(config.addr_text(), "https://example.org/vault");
+    let huge = format!("https://vault.example.org/{}", "a".repeat(100_000));
+    let refused = err(ci(&[("INPUT_URL", &huge)]));
+    assert!(refused.contains("100026 characters long; an address has at most 2048"), "{refused}");
+    assert!(refused.len() < 200, "the message quotes no more than an excerpt: {refused}");
+}
+
+#[test]
 fn bad_values_name_their_input() {
     assert!(err(ci(&[("INPUT_REVOKE", "maybe")])).starts_with("input `revoke`: expected true or false"));
     assert!(err(ci(&[("INPUT_TIMEOUT", "soon")])).starts_with("input `timeout`"));

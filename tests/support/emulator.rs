@@ -18,13 +18,14 @@
 //! - a failed step skips the later ones; posts run in reverse order per `post-if` (default `always()`),
 //!   with `STATE_*` of their main stage and without `INPUT_*`.
 //!
-//! The expressions it evaluates are listed in [`expr`]. Test-only: `VAULT_LOGIN_BIN` points the shim at
-//! the binary cargo built, instead of `dist/`.
+//! The expressions it evaluates are listed in [`expr`]. The action runs as a release tag holds it
+//! ([`release`]): the shim verifies the binary cargo built against `dist/SHA256SUMS`, as in a real job.
 
 mod action;
 mod expr;
 mod masker;
 mod process;
+mod release;
 mod stage;
 mod step_run;
 mod workflow;

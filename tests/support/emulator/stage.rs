@@ -126,9 +126,8 @@ impl<'r> JobState<'r> {
             if !wanted {
                 continue;
             }
-            let mut extra: BTreeMap<String, String> =
+            let extra: BTreeMap<String, String> =
                 post.state.iter().map(|(k, v)| (format!("STATE_{k}"), v.clone())).collect();
-            extra.insert("VAULT_LOGIN_BIN".into(), self.runner.binary.display().to_string());
             let script = post.action.dir.join(post.action.post.as_deref().unwrap_or_default());
             let header = format!("--- Post {}\n", post.label);
             let env = self.stage_env(&post.step_env, extra, &post.id, "post");
@@ -164,9 +163,8 @@ impl<'r> JobState<'r> {
         self.ctx.env.extend(step_env.clone());
         let with: Vec<(String, String)> =
             with.iter().map(|(k, v)| Ok((k.clone(), self.ctx.interpolate(v)?))).collect::<Result<_, String>>()?;
-        let (mut extra, warnings) = super::input_env(&action, &with, &self.ctx);
+        let (extra, warnings) = super::input_env(&action, &with, &self.ctx);
         self.warnings.extend(warnings);
-        extra.insert("VAULT_LOGIN_BIN".into(), self.runner.binary.display().to_string());
         let mut header = format!("--- Run {}\n  with:\n", step.label());
         for (k, v) in &with {
             header.push_str(&format!("    {k}: {}\n", v.trim_end().replace('\n', "\n      ")));
@@ -203,7 +201,7 @@ impl<'r> JobState<'r> {
             path == "arcodange/vault-login"
         });
         if local || remote {
-            Ok(self.runner.action_dir.clone())
+            super::release::install(&self.runner.action_dir, &self.runner.binary, &self.root.join("action"))
         } else {
             Err(format!("uses: {uses}: the emulator only knows arcodange/vault-login"))
         }
