@@ -345,10 +345,12 @@ const GIT: &str = "change how git runs (config, hooks, ssh command), so a secret
 const RUNNER: &str =
     "belong to the CI runner and its workflow commands, so a secret could take over later steps or the runner";
 const OWN: &str =
-    "are exported by this action itself for the Vault/OpenBao login, so a secret would break or redirect it";
+    "are exported or read by this action itself (its Vault login, its binary), so a secret would break or redirect it";
 const OUTPUT: &str = "are this action's own step output (`policies`, the token's policies), so a secret exported under \
      that name would silently replace it";
-const TOFU: &str = "change how OpenTofu loads its CLI config, providers, arguments or logs, so a secret could run code, alter the plan or leak values";
+const TOFU: &str = "change how OpenTofu loads its CLI config, providers, plugins, arguments or logs, so a secret could run code, alter the plan or leak values";
+const TOOLCHAIN: &str = "configure package managers and toolchains (index, proxy, wrapper, flags), so a secret could choose the code later steps download or run";
+const ASKPASS: &str = "name programs that tools start on their own (to ask for a password, edit or page), so a secret could run code in later steps";
 const UNDERSCORE: &str = "are overwritten by the shell after every command, so the value would be lost";
 
 /// Builds the flat table from groups sharing one reason.
@@ -360,16 +362,21 @@ macro_rules! table {
 
 /// Names a secret may never be exported as. A trailing `*` marks a prefix.
 ///
-/// Chosen as "could hijack later steps or the runner": shell start-up and
-/// command lookup, dynamic loaders, interpreter option/library variables, TLS
-/// trust, git, the runner's own variables (`GITHUB_*`, `RUNNER_*`,
-/// `ACTIONS_*`, and `INPUT_*`/`STATE_*` used by actions), OpenTofu's CLI
-/// controls, and what this action exports itself (env vars, and the
-/// `policies` step output: every secret is also an output of its name, and
-/// the other outputs, `token-accessor` and `expires-at`, cannot clash since
-/// names hold no `-`). Proxy variables
-/// (`HTTPS_PROXY`) and `DOCKER_HOST` are deliberately allowed: they often
-/// carry credentials and are a legitimate reason to read Vault. `TF_TOKEN_*`
+/// The one rule: a name is reserved when setting it lets a value run code, change what code runs or
+/// where it comes from, or redirect credentials, in a later step or in the runner. That covers shell
+/// start-up and command lookup, dynamic loaders, interpreter option/library variables, package managers'
+/// and toolchains' configuration (where a value picks the index, proxy, wrapper or plugin that runs),
+/// programs that tools start to ask for a password, TLS trust, git, the runner's own variables
+/// (`GITHUB_*`, `RUNNER_*`, `ACTIONS_*`, and `INPUT_*`/`STATE_*` used by actions), OpenTofu's CLI, plugin
+/// and provider controls, and what this action exports or reads itself (`VAULT_LOGIN_*`, and the
+/// `policies` step output: every secret is also an output of its name, and the other outputs,
+/// `token-accessor` and `expires-at`, cannot clash since names hold no `-`).
+///
+/// A list cannot name every variable every tool reads, so it is not the only guard: names that come
+/// from Vault data (a `*`'s keys) always carry a prefix the workflow chose (see the `spec` module), and
+/// the post step reaches Vault through the proxy settings the main step saved, never through variables
+/// exported after it. Proxy variables (`HTTPS_PROXY`) and `DOCKER_HOST` are deliberately allowed as
+/// explicit names: they often carry credentials and are a legitimate reason to read Vault. `TF_TOKEN_*`
 /// (registry credentials) and `TF_VAR_*` are allowed for the same reason.
 static RESERVED: &[Reserved] = table! {
     SHELL => ["PATH", "BASH_ENV", "ENV", "IFS", "PS1", "PS2", "PS4", "SHELLOPTS", "BASHOPTS",
@@ -379,16 +386,22 @@ static RESERVED: &[Reserved] = table! {
         "NLSPATH"],
     INTERPRETER => ["NODE_OPTIONS", "NODE_PATH", "PYTHON*", "PERL5OPT", "PERL5LIB", "PERLLIB",
         "PERL5DB", "RUBYOPT", "RUBYLIB", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS",
-        "JDK_JAVA_OPTIONS", "CLASSPATH", "NPM_CONFIG_*"],
+        "JDK_JAVA_OPTIONS", "CLASSPATH", "MAVEN_OPTS", "GRADLE_OPTS"],
+    TOOLCHAIN => ["NPM_CONFIG_*", "YARN_*", "PNPM_*", "COREPACK_*", "PIP_*", "UV_*", "PIPX_*",
+        "POETRY_*", "CARGO_*", "RUSTC", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "RUSTFLAGS",
+        "RUSTDOCFLAGS", "RUSTUP_*", "GOFLAGS", "GOPROXY", "GOSUMDB", "GONOSUMDB", "GONOSUMCHECK",
+        "GOINSECURE", "GOPRIVATE", "GONOPROXY", "GOTOOLCHAIN", "GOENV", "GEM_*", "BUNDLE_*"],
+    ASKPASS => ["SSH_ASKPASS", "SSH_ASKPASS_REQUIRE", "SUDO_ASKPASS", "EDITOR", "VISUAL", "PAGER",
+        "LESSOPEN", "LESSCLOSE", "BROWSER"],
     TLS => ["NODE_TLS_REJECT_UNAUTHORIZED", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE",
         "SSL_CERT_DIR", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE"],
     GIT => ["GIT_*"],
     RUNNER => ["GITHUB_*", "GITEA_*", "FORGEJO_*", "RUNNER_*", "ACTIONS_*", "INPUT_*",
         "STATE_*"],
     OWN => ["VAULT_ADDR", "VAULT_TOKEN", "VAULT_NAMESPACE", "VAULT_CACERT", "BAO_ADDR",
-        "BAO_TOKEN", "BAO_NAMESPACE", "BAO_CACERT", "TERRAFORM_VAULT_SKIP_CHILD_TOKEN"],
+        "BAO_TOKEN", "BAO_NAMESPACE", "BAO_CACERT", "TERRAFORM_VAULT_SKIP_CHILD_TOKEN", "VAULT_LOGIN_*"],
     OUTPUT => ["POLICIES"],
-    TOFU => ["TF_CLI_*", "TF_PLUGIN_CACHE_DIR", "TF_DATA_DIR", "TF_LOG", "TF_LOG_PATH",
+    TOFU => ["TF_CLI_*", "TF_PLUGIN*", "TF_REATTACH_PROVIDERS", "TF_DATA_DIR", "TF_LOG", "TF_LOG_PATH",
         "TF_LOG_CORE", "TF_LOG_PROVIDER"],
     UNDERSCORE => ["_"],
 };

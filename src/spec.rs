@@ -5,7 +5,6 @@
 //!
 //! kvv2/webapp/config db_host                 # -> DB_HOST
 //! kvv2/webapp/config api_key | TF_VAR_api_key
-//! kvv2/webapp/config *                       # every key
 //! kvv2/webapp/config * | TF_VAR_             # every key, prefixed: TF_VAR_db_host
 //! kvv2/webapp/config@3 db_host               # KV v2 version pin
 //! postgres/creds/webapp password | PGPASSWORD
@@ -84,6 +83,13 @@ pub struct SpecError {
 /// non-ASCII) is far more likely a typo than a real Vault path.
 const PATH_PUNCTUATION: &str = "-_.+/=:";
 
+/// More requests than any job needs; each distinct path is one concurrent read.
+pub const MAX_REQUESTS: usize = 256;
+
+/// Longer than any real Vault path or key: a longer one is a paste gone wrong, refused before it is
+/// sent anywhere (Vault's URL limits would only fail it later, after retries).
+const MAX_TOKEN_CHARS: usize = 512;
+
 /// Parses the whole `secrets` input into requests, in input order.
 ///
 /// Stops at the first mistake: later mistakes are usually consequences of it.
@@ -92,6 +98,13 @@ pub fn parse(input: &str) -> Result<Vec<Request>, SpecError> {
     for (line, text) in (1..).zip(input.split('\n')) {
         for segment in lex_line(text) {
             if let Some(request) = parse_segment(line, &segment)? {
+                if requests.len() == MAX_REQUESTS {
+                    let message = format!(
+                        "expected at most {MAX_REQUESTS} requests; split the secrets over several steps or read \
+                         whole secrets with `* | PREFIX`"
+                    );
+                    return Err(SpecError { line, column: request.column, message });
+                }
                 requests.push(request);
             }
         }
@@ -184,8 +197,19 @@ fn parse_segment(line: usize, tokens: &[Token<'_>]) -> Result<Option<Request>, S
             ));
         }
     };
+    if selector == Selector::All && target == Target::Default {
+        return Err(at(selector_token.end(), UNPREFIXED_WILDCARD.into()));
+    }
     Ok(Some(Request { line, column: path_token.column, path, version, selector, target }))
 }
+
+/// Why `*` needs a prefix: its names come from the secret's keys, so without one whoever can write to the
+/// secret chooses which variables every later step sees. The reserved names cannot list every variable
+/// some tool reads; a prefix confines all of them under one name the workflow chose.
+const UNPREFIXED_WILDCARD: &str = "expected `| PREFIX` after `*` (e.g. `* | TF_VAR_` or `* | APP_`): \
+     without a prefix, the secret's keys would choose the names of variables every later step sees \
+     (`TF_REATTACH_PROVIDERS`, `HTTPS_PROXY`, ...), so whoever can write to the secret could redirect \
+     them; add a prefix, or name each key on its own line";
 
 /// A located problem inside one token: (column, message).
 type Located = (usize, String);
@@ -249,6 +273,7 @@ fn parse_version(text: &str, at_column: usize) -> Result<u64, Located> {
 /// only ever point somewhere unintended). `column` is the path's first
 /// character.
 fn check_path(path: &str, column: usize) -> Result<(), Located> {
+    check_length("secret path", path, column)?;
     let shown = names::shown(path);
     if path.starts_with('/') {
         return Err((
@@ -307,6 +332,17 @@ fn check_segments(path: &str, column: usize) -> Result<(), Located> {
     Ok(())
 }
 
+/// Refuses a path or key longer than [`MAX_TOKEN_CHARS`], quoting only its start.
+fn check_length(what: &str, text: &str, column: usize) -> Result<(), Located> {
+    let length = text.chars().count();
+    if length <= MAX_TOKEN_CHARS {
+        return Ok(());
+    }
+    let message =
+        format!("expected a {what} of at most {MAX_TOKEN_CHARS} characters (got {length}: `{}`)", names::shown(text));
+    Err((column, message))
+}
+
 /// `*` selects every key; anything else is one key, taken literally.
 ///
 /// A key may hold any character except whitespace, `|`, `;`, `#` (the
@@ -317,6 +353,7 @@ fn parse_selector(token: Token<'_>) -> Result<Selector, Located> {
     if token.text == "*" {
         return Ok(Selector::All);
     }
+    check_length("key name", token.text, token.column)?;
     let shown = names::shown(token.text);
     if token.text == "**" {
         return Err((

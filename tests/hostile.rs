@@ -83,8 +83,9 @@ async fn oversized_inputs_are_refused_by_name() {
         ("wait-for-unseal", format!("{}h", "9".repeat(30)), "input `wait-for-unseal`"),
         ("ca-certificate", huge.clone(), "input `ca-certificate`"),
         ("role", huge.clone(), "input `role`"),
-        ("secrets", format!("kvv2/{huge} key"), ""),
-        ("secrets", "kvv2/a key\n".repeat(9_000), ""),
+        ("secrets", format!("kvv2/{huge} key"), "expected a secret path of at most 512 characters (got 100005"),
+        ("secrets", format!("kvv2/a {huge}"), "expected a key name of at most 512 characters (got 100000"),
+        ("secrets", "kvv2/a key\n".repeat(9_000), "line 257, column 1: expected at most 256 requests"),
     ];
     for (input, value, expected) in &cases {
         let job = app
@@ -96,6 +97,8 @@ async fn oversized_inputs_are_refused_by_name() {
         let main = job.run_main().await;
         assert_clean_failure(&main);
         assert!(main.log().contains(expected), "{input}: expected {expected:?}:\n{main:?}");
+        assert!(main.log().len() < 2_000, "{input}: the error quotes an excerpt, not the input:\n{main:?}");
+        assert!(!main.log().contains("retrying"), "{input}: a bad input is not retried:\n{main:?}");
         assert_no_leak(&main, &[&issuer.issued_tokens().last().cloned().unwrap_or_else(|| "none yet".into())]);
     }
     assert!(app.live_tokens().await.is_empty());

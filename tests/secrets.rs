@@ -31,7 +31,7 @@ async fn the_readme_example_yields_the_documented_names_and_values() {
         "kvv2/APP/config db_host                 # -> DB_HOST
          kvv2/APP/config api_key | TF_VAR_api_key
          kvv2/data/APP/config@1 db_host | OLD_DB_HOST
-         kvv2/APP/config *
+         kvv2/APP/config * | MY_
          kvv2/APP/config * | TF_VAR_
          kv/APP/flat token | FLAT_TOKEN; postgres/creds/APP username | PGUSER
          postgres/creds/APP password | PGPASSWORD",
@@ -42,9 +42,9 @@ async fn the_readme_example_yields_the_documented_names_and_values() {
     assert_eq!(env["DB_HOST"], "db.internal");
     assert_eq!(env["TF_VAR_api_key"], "key-2f9c1e");
     assert_eq!(env["OLD_DB_HOST"], "db-v1.internal", "pinned version, path written with data/");
-    assert_eq!(env["API_KEY"], "key-2f9c1e", "wildcard without prefix: default names");
-    assert_eq!(env["TLS_KEY"], MULTI_LINE);
-    assert_eq!(env["MOTTO"], UNICODE);
+    assert_eq!(env["MY_api_key"], "key-2f9c1e", "wildcard: the prefix, then the key as written");
+    assert_eq!(env["MY_tls_key"], MULTI_LINE);
+    assert_eq!(env["MY_motto"], UNICODE);
     assert_eq!(env["TF_VAR_db_host"], "db.internal", "wildcard with prefix keeps the key's case");
     assert_eq!(env["TF_VAR_tls_key"], MULTI_LINE);
     assert_eq!(env["FLAT_TOKEN"], "flat-token-5d2b");
@@ -192,4 +192,38 @@ async fn leases_shorter_than_asked_or_outliving_the_token_are_flagged() {
     assert!(main.stdout.contains("less than `min-lease-ttl`"), "{main:?}");
     job.run_post(&main).await.assert_success();
     assert!(services.pg.role_gone(&main.env["PGUSER"]).await);
+}
+
+/// Keys someone wrote to a secret, chosen to take over later steps (issue 12, finding 1): `*` without a
+/// prefix is refused before any request; with a prefix every name is the workflow's, and a key that lands
+/// on a reserved name anyway fails the step with nothing exported.
+#[tokio::test]
+async fn keys_written_to_vault_never_choose_a_variable() {
+    let planted = json!({
+        "tf_reattach_providers": "{\"registry.opentofu.org/x/y\":{\"Addr\":{\"Network\":\"tcp\",\"String\":\"evil:1\"}}}",
+        "pip_index_url": "https://evil.example/simple",
+        "vault_login_bin": "/tmp/evil",
+        "http_proxy": "http://evil.example:3128",
+        "reattach_providers": "aimed at the TF_ prefix",
+    });
+    let (_, issuer, app) = setup(AppOptions::new().kv2("planted", planted)).await;
+
+    let bare = job(&app, "kvv2/APP/planted *").run_main().await;
+    bare.assert_failure();
+    assert!(bare.log().contains("expected `| PREFIX` after `*`"), "{bare:?}");
+    assert!(issuer.token_requests().await.is_empty(), "refused while parsing, before any request");
+
+    let aimed = job(&app, "kvv2/APP/planted * | TF_").run_main().await;
+    aimed.assert_failure();
+    assert!(aimed.log().contains("`TF_reattach_providers` is refused: names matching `TF_REATTACH_PROVIDERS`"));
+    assert!(aimed.raw_env_file.is_empty() && aimed.raw_output_file.is_empty(), "{aimed:?}");
+    assert!(aimed.log().contains("the Vault token was revoked"), "{aimed:?}");
+
+    let prefixed = job(&app, "kvv2/APP/planted * | MY_").run_main().await;
+    prefixed.assert_success();
+    let exported: Vec<&String> = prefixed.env.keys().filter(|k| !k.starts_with("VAULT_")).collect();
+    assert_eq!(exported.len(), 5, "{exported:?}");
+    assert!(exported.iter().all(|k| k.starts_with("MY_")), "{exported:?}");
+    app.client(&prefixed.env["VAULT_TOKEN"]).revoke_self().await;
+    assert!(app.live_tokens().await.is_empty());
 }

@@ -265,6 +265,19 @@ fn check_refuses_extra_hijack_vectors() {
         "TF_LOG",
         "TF_LOG_PATH",
         "_",
+        // What a red-team review exported from a KV secret's keys (issue 12, finding 1) and its kin.
+        "TF_REATTACH_PROVIDERS",
+        "TF_PLUGIN_DIR",
+        "PIP_INDEX_URL",
+        "UV_INDEX_URL",
+        "VAULT_LOGIN_BIN",
+        "GOFLAGS",
+        "GOPROXY",
+        "RUSTC_WRAPPER",
+        "CARGO_HOME",
+        "SSH_ASKPASS",
+        "GIT_ASKPASS",
+        "YARN_NPM_REGISTRY_SERVER",
     ] {
         assert!(check(name).unwrap_err().is_reserved(), "{name}");
     }
