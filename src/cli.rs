@@ -136,7 +136,8 @@ fn report(log: &mut Log<io::Stdout>, message: &str) {
 async fn dispatch(cli: Cli, env: &[(String, String)], log: &mut Log<io::Stdout>) -> Result<()> {
     match cli.command {
         Some(Command::Post) => {
-            post::run(post::PostState::from_env(env), log).await;
+            let post = post::PostStep::from_env(env).context("reading the main step's state (STATE_*)")?;
+            post::run(post, log).await;
             Ok(())
         }
         Some(Command::FakeToken(args)) => fake_token_command(args, cli.job.into(), env),

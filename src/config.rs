@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::inputs::Inputs;
 use crate::names::Naming;
+use crate::proxy::Proxies;
 use crate::runner::FileCommands;
 use crate::spec::{self, Request};
 use crate::tls::{self, TlsSettings};
@@ -148,6 +149,8 @@ pub struct Config {
     pub timeout: Duration,
     /// How to verify Vault and prove ourselves to it (`ca-certificate`, `client-*`, `tls-skip-verify`).
     pub tls: TlsSettings,
+    /// `HTTPS_PROXY`, `NO_PROXY`, ...: the proxy towards Vault and the forge, saved for the post step.
+    pub proxies: Proxies,
     /// `wait-for-unseal`: how long to wait for a sealed Vault to be unsealed; `None` fails at once.
     pub wait_for_unseal: Option<Duration>,
     /// `RUNNER_TEMP` (else `TMPDIR`, else `/tmp`), where the CA file exported as `VAULT_CACERT` is written.
@@ -176,12 +179,13 @@ impl Config {
     ) -> Result<Self, ConfigError> {
         let inputs = merge(flags, read_inputs(env)?);
         let vars: RunnerVars = envy::from_iter(env.iter().cloned()).map_err(ConfigError::Environment)?;
-        Self::build(inputs, vars, job, local)
+        Self::build(inputs, vars, Proxies::from_env(env), job, local)
     }
 
     fn build(
         inputs: Inputs,
         vars: RunnerVars,
+        proxies: Proxies,
         job: JobContext,
         local: impl FnOnce() -> JobContext,
     ) -> Result<Self, ConfigError> {
@@ -223,6 +227,7 @@ impl Config {
             bao_env: flag("bao-env", inputs.bao_env.as_deref(), false)?,
             timeout: inputs.timeout.as_deref().map(|v| bounded("timeout", v)).transpose()?.unwrap_or(DEFAULT_TIMEOUT),
             tls: tls(&inputs, &vars)?,
+            proxies,
             wait_for_unseal: inputs
                 .wait_for_unseal
                 .as_deref()

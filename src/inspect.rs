@@ -105,7 +105,8 @@ fn admin_token(flag: Option<String>, env: &[(String, String)]) -> Result<SecretS
 }
 
 fn client(config: &Config) -> Result<Vault> {
-    let http = Vault::http_client(config.timeout, &config.tls).context("setting up the HTTP client")?;
+    let http =
+        Vault::http_client(config.timeout, &config.tls, &config.proxies).context("setting up the HTTP client")?;
     let notice = progress::notice(&config.addr, config.debug);
     Ok(Vault::new(http, config.addr.clone(), config.namespace.clone(), config.timeout, notice))
 }

@@ -12,6 +12,7 @@ use crate::config::{Config, JwtSource};
 use crate::exports::{self, Exports};
 use crate::fetch::{self, Fetched};
 use crate::runner::Log;
+use crate::state::State;
 use crate::tls::{self, TlsSettings};
 use crate::vault::{self, Login, Vault, VaultError};
 use crate::{diagnose, oidc, progress, summary};
@@ -24,7 +25,8 @@ pub async fn run<W: Write>(config: &Config, log: &mut Log<W>) -> Result<()> {
     for warning in tls::warnings(&config.addr, &config.tls) {
         log.warning(&warning);
     }
-    let http = Vault::http_client(config.timeout, &config.tls).context("setting up the HTTP client")?;
+    let http =
+        Vault::http_client(config.timeout, &config.tls, &config.proxies).context("setting up the HTTP client")?;
     let forge = forge_client(config, &http)?;
     let notice = progress::notice(&config.addr, log.debug_enabled());
     let vault = Vault::new(http, config.addr.clone(), config.namespace.clone(), config.timeout, notice)
@@ -33,7 +35,7 @@ pub async fn run<W: Write>(config: &Config, log: &mut Log<W>) -> Result<()> {
     match after_login(config, &vault, &login, log, now).await {
         Ok(()) => Ok(()),
         Err(error) => {
-            revoke_after_failure(&vault, &login.token, log).await;
+            revoke_after_failure(config, &vault, &login.token, log).await;
             Err(error)
         }
     }
@@ -66,7 +68,8 @@ fn forge_client(config: &Config, vault_client: &reqwest::Client) -> Result<reqwe
         return Ok(vault_client.clone());
     }
     let plain = TlsSettings::default().with_system_bundle(config.tls.system_bundle.clone());
-    Vault::http_client(config.timeout, &plain).context("setting up the HTTP client for the ID-token request")
+    Vault::http_client(config.timeout, &plain, &config.proxies)
+        .context("setting up the HTTP client for the ID-token request")
 }
 
 /// Logs in and masks the token. An ID token from the runner that Vault found expired (after a long wait
@@ -135,16 +138,14 @@ fn mask_token<W: Write>(log: &mut Log<W>, token: &str) -> Result<()> {
 
 /// Saved at once, so that even a step killed halfway leaves the post step what it needs to revoke.
 fn save_state(config: &Config, login: &Login) -> Result<()> {
-    let mut entries = vec![("vault_addr", config.addr.as_str().to_owned())];
-    if let Some(namespace) = &config.namespace {
-        entries.push(("vault_namespace", namespace.clone()));
-    }
-    if config.revoke {
-        entries.push(("vault_token", login.token.expose_secret().to_owned()));
-        entries.extend(crate::post::tls_state(&config.tls));
-    }
-    let pairs: Vec<(&str, &str)> = entries.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    config.files.write_state(&pairs)?;
+    let addr = config.addr.as_str();
+    let state = if config.revoke {
+        let connection = State::connection(addr, config.namespace.as_deref(), &config.tls, &config.proxies);
+        State { vault_token: Some(login.token.clone()), ..connection }
+    } else {
+        State { vault_addr: Some(addr.to_owned()), vault_namespace: config.namespace.clone(), ..State::default() }
+    };
+    state.write(&config.files)?;
     Ok(())
 }
 
@@ -186,15 +187,22 @@ fn write_ca_file(config: &Config, pem: &str) -> Result<String> {
     let dir = config.runner_temp.clone();
     let path = tls::ca_file_path(&dir)?;
     let shown = path.display().to_string();
-    config.files.write_state(&[(crate::post::CA_FILE_STATE, &shown)])?;
+    State { vault_cacert_file: Some(path.clone()), ..State::default() }.write(&config.files)?;
     std::fs::create_dir_all(&dir)?;
     std::fs::write(&path, pem)?;
     Ok(shown)
 }
 
-async fn revoke_after_failure<W: Write>(vault: &Vault, token: &SecretString, log: &mut Log<W>) {
+/// Revokes at once, and tells the post step so, which then has nothing left to do.
+async fn revoke_after_failure<W: Write>(config: &Config, vault: &Vault, token: &SecretString, log: &mut Log<W>) {
     match vault::revoke_self(&vault.with_budget(CLEANUP_BUDGET, "the clean-up budget"), token).await {
-        Ok(()) => log.info("Nothing was exported; the Vault token was revoked."),
+        Ok(()) => {
+            log.info("Nothing was exported; the Vault token was revoked.");
+            let revoked = State { vault_token_revoked: true, ..State::default() };
+            if let Err(e) = revoked.write(&config.files) {
+                log.debug(&format!("could not tell the post step that the token is revoked: {e}"));
+            }
+        }
         Err(e) => log.warning(&format!(
             "Nothing was exported, but revoking the Vault token failed ({e}); the post step will try again, \
              and the token expires with its TTL regardless"

@@ -96,7 +96,7 @@ async fn a_read_failing_midway_exports_nothing_and_revokes_at_once() {
     assert!(services.pg.members_gone(&app.pg_group_role).await, "the database user died with the token");
     let post = job.run_post(&main).await;
     post.assert_success();
-    assert!(post.stdout.contains("already revoked"), "{post:?}");
+    assert!(post.stdout.contains("the main step failed and revoked the Vault token itself"), "{post:?}");
 }
 
 #[tokio::test]

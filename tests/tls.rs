@@ -251,4 +251,23 @@ async fn proxies_are_used_as_the_environment_says() {
     setup.complete_run(&plain).await;
     let login = format!("POST {}/v1/auth/{}/login", setup.server.addr, setup.app.mount);
     assert!(proxy.proxied().contains(&login), "plain http goes through HTTP_PROXY: {:?}", proxy.proxied());
+
+    // The post step sends the token the way the main step did: a proxy exported after the main step is
+    // not followed, and the main step's proxy is used even when the post step's environment lacks it.
+    let revoke = format!("POST {}/v1/auth/token/revoke-self", setup.server.addr);
+    let direct = setup.job(&setup.server.addr).input("jwt", &setup.mint());
+    let main = direct.run_main().await;
+    main.assert_success();
+    let before = proxy.proxied().len();
+    let planted = setup.job(&setup.server.addr).env("HTTP_PROXY", &proxy.url()).env("http_proxy", &proxy.url());
+    let post = planted.run_post(&main).await;
+    assert!(post.stdout.contains("Revoked the Vault token"), "{post:?}");
+    assert_eq!(proxy.proxied().len(), before, "the planted proxy saw nothing: {:?}", proxy.proxied());
+
+    let main = plain.input("jwt", &setup.mint()).run_main().await;
+    main.assert_success();
+    let post = direct.run_post(&main).await;
+    assert!(post.stdout.contains("Revoked the Vault token"), "{post:?}");
+    assert_eq!(proxy.proxied().iter().filter(|r| **r == revoke).count(), 2, "{:?}", proxy.proxied());
+    assert!(setup.app.live_tokens().await.is_empty());
 }

@@ -16,6 +16,7 @@ use url::Url;
 use super::answer::{interpret, is_route_error, read_capped};
 use super::seal::{self, SealStatus};
 use super::{TransportKind, VaultError};
+use crate::proxy::Proxies;
 use crate::tls::TlsSettings;
 
 /// One attempt may not take longer than this, so a hung connection still leaves time to retry.
@@ -131,16 +132,16 @@ impl Vault {
         &self.addr
     }
 
-    /// An HTTP client with the step's settings. It honours `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, follows
+    /// An HTTP client with the step's settings. It goes through `proxies` only (see [`Proxies`]), follows
     /// a standby's 307/308 to the active node with the same method, body and token (no other redirect),
     /// and refuses redirects from https to http, which would send the token unencrypted.
-    pub fn http_client(timeout: Duration, tls: &TlsSettings) -> reqwest::Result<reqwest::Client> {
+    pub fn http_client(timeout: Duration, tls: &TlsSettings, proxies: &Proxies) -> reqwest::Result<reqwest::Client> {
         let builder = reqwest::Client::builder()
             .user_agent(concat!("vault-login/", env!("CARGO_PKG_VERSION")))
             .timeout(attempt_timeout(timeout))
             .connect_timeout(attempt_timeout(timeout).min(Duration::from_secs(5)))
             .redirect(redirect::Policy::custom(follow));
-        tls.apply(builder)?.build()
+        tls.apply(proxies.apply(builder)?)?.build()
     }
 
     /// GET `v1/<path>`. `Ok(None)` means 404, which callers turn into "not found" for their own noun.
@@ -311,7 +312,7 @@ mod tests {
 
     /// A client for `server` that counts its retry notices.
     fn client(server: &MockServer, retries: &Arc<AtomicUsize>) -> Vault {
-        let http = Vault::http_client(Duration::from_secs(10), &TlsSettings::default()).unwrap();
+        let http = Vault::http_client(Duration::from_secs(10), &TlsSettings::default(), &Proxies::default()).unwrap();
         let retries = retries.clone();
         let notice: Notice = Arc::new(move |_| {
             retries.fetch_add(1, Ordering::SeqCst);
@@ -375,7 +376,7 @@ mod tests {
                 seen.lock().unwrap().push(to.to_string());
             }
         });
-        let http = Vault::http_client(Duration::from_secs(10), &TlsSettings::default()).unwrap();
+        let http = Vault::http_client(Duration::from_secs(10), &TlsSettings::default(), &Proxies::default()).unwrap();
         let vault = Vault::new(http, Url::parse(&first.uri()).unwrap(), None, Duration::from_secs(10), notice);
         let token = SecretString::from("t0ken");
         let error =
@@ -385,7 +386,7 @@ mod tests {
 
         Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_json(json!({}))).mount(&third).await;
         let vault = Vault::new(
-            Vault::http_client(Duration::from_secs(10), &TlsSettings::default()).unwrap(),
+            Vault::http_client(Duration::from_secs(10), &TlsSettings::default(), &Proxies::default()).unwrap(),
             Url::parse(&second.uri()).unwrap(),
             None,
             Duration::from_secs(10),
