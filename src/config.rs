@@ -17,8 +17,10 @@ use crate::proxy::Proxies;
 use crate::runner::FileCommands;
 use crate::spec::{self, Request};
 use crate::tls::{self, TlsSettings};
+use repository::Repository;
 
 mod addr;
+mod repository;
 
 /// A problem with the step's inputs or environment, found before anything is sent anywhere.
 #[derive(Debug, thiserror::Error)]
@@ -196,7 +198,12 @@ impl Config {
             job = job.or(local());
         }
         let (addr, addr_is_placeholder) = addr::addr(inputs.url.as_deref(), vars.vault_addr.as_deref(), dry_run)?;
-        let app = app(inputs.app.as_deref(), job.repository.as_deref())?;
+        let jwt = jwt_source(&inputs, &vars, dry_run)?;
+        let repository = repository::resolve(job.repository.as_deref(), &jwt);
+        if let Repository::Known(known) = &repository {
+            job.repository = Some(known.clone());
+        }
+        let app = app(inputs.app.as_deref(), repository)?;
         let role = inputs.role.clone().unwrap_or_else(|| format!("gitea_cicd_{app}"));
         short("role", &role)?;
         let mount = mount(inputs.mount.as_deref())?;
@@ -208,7 +215,7 @@ impl Config {
             dry_run,
             in_ci,
             debug: vars.runner_debug.as_deref() == Some("1"),
-            jwt: jwt_source(&inputs, &vars, dry_run)?,
+            jwt,
             addr,
             addr_is_placeholder,
             namespace: inputs.namespace.as_deref().map(namespace).transpose()?,
@@ -287,9 +294,22 @@ fn job_context(vars: &RunnerVars) -> JobContext {
     }
 }
 
-fn app(input: Option<&str>, repository: Option<&str>) -> Result<String, ConfigError> {
-    let from_repo = || repository.and_then(|r| r.rsplit('/').next()).filter(|s| !s.is_empty());
-    let app = input.or_else(from_repo).ok_or(ConfigError::Missing {
+fn app(input: Option<&str>, repository: Repository) -> Result<String, ConfigError> {
+    let from_repo = match (input, repository) {
+        (Some(_), _) => None,
+        (None, Repository::Known(known)) => known.rsplit('/').next().map(str::to_owned),
+        (None, Repository::Unusable(value)) => {
+            let problem = format!(
+                "GITHUB_REPOSITORY is `{}`, not `owner/name` (nektos/act without `--github-instance` sets the \
+                 remote's URL), and no `repository` claim of a `jwt` input replaces it; set `app: <your app \
+                 slug>`, or run act with `--github-instance <forge host>`",
+                crate::names::shown(&value)
+            );
+            return Err(ConfigError::Invalid { input: "app", problem });
+        }
+        (None, Repository::Absent) => None,
+    };
+    let app = input.or(from_repo.as_deref()).ok_or(ConfigError::Missing {
         input: "app",
         hint: "no repository name to default to (GITHUB_REPOSITORY is unset); set `app: <your app slug>`",
     })?;

@@ -73,6 +73,24 @@ async fn a_given_jwt_replaces_the_id_token_request() {
     assert!(app.live_tokens().await.is_empty(), "the post step revokes an unexported token too");
 }
 
+/// nektos/act without `--github-instance` sets GITHUB_REPOSITORY to the remote's URL (issue 12, finding 9):
+/// the `jwt` input's `repository` claim names the role instead of `gitea_cicd_<app>.git`.
+#[tokio::test]
+async fn a_repository_url_in_the_environment_gives_way_to_the_tokens_claim() {
+    let (_, _, app) = setup(AppOptions::new()).await;
+    let act_url = format!("https://gitea.example.org/{}.git", app.repository());
+    let job = app.vault_job().without_id_token().env("GITHUB_REPOSITORY", &act_url).input("jwt", &app.mint());
+    let main = job.run_main().await;
+    main.assert_success();
+    assert!(main.stdout.contains(&format!("as role `{}`", app.role)), "{main:?}");
+    job.run_post(&main).await.assert_success();
+
+    let without_jwt = app.vault_job().env("GITHUB_REPOSITORY", &act_url).run_main().await;
+    without_jwt.assert_failure();
+    assert!(without_jwt.log().contains("input `app`: GITHUB_REPOSITORY is `https://gitea.example.org/"));
+    assert!(app.live_tokens().await.is_empty());
+}
+
 #[tokio::test]
 async fn revoke_false_leaves_the_token_to_its_ttl() {
     let (_, _, app) = setup(AppOptions::new()).await;

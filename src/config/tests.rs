@@ -142,3 +142,24 @@ fn durations_accept_vault_style_values() {
     assert_eq!(duration("timeout", "15m").unwrap(), Duration::from_secs(900));
     assert_eq!(duration("timeout", "1h 30m").unwrap(), Duration::from_secs(5400));
 }
+
+#[test]
+fn a_repository_that_is_not_owner_name_gives_way_to_the_tokens_claim() {
+    use base64::Engine as _;
+    let encode = |json: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+    let jwt = format!("{}.{}.c2ln", encode(r#"{"alg":"RS256"}"#), encode(r#"{"repository":"arcodange/webapp"}"#));
+    let act_url = ("GITHUB_REPOSITORY", "https://gitea.example.org/arcodange/webapp.git");
+
+    let config = load(ci(&[act_url, ("INPUT_JWT", &jwt)]), Inputs::default()).unwrap();
+    assert_eq!((config.app.as_str(), config.role.as_str()), ("webapp", "gitea_cicd_webapp"));
+    assert_eq!(config.job.repository.as_deref(), Some("arcodange/webapp"));
+
+    let without_token = err(ci(&[act_url]));
+    assert!(
+        without_token.starts_with("input `app`: GITHUB_REPOSITORY is `https://gitea.example.org/"),
+        "{without_token}"
+    );
+    assert!(without_token.contains("set `app: <your app slug>`"), "{without_token}");
+    let named = load(ci(&[act_url, ("INPUT_APP", "webapp")]), Inputs::default()).unwrap();
+    assert_eq!(named.role, "gitea_cicd_webapp");
+}
