@@ -105,6 +105,9 @@ pub fn run(cli: Cli, env: &[(String, String)]) -> ExitCode {
     let in_ci = in_ci(env);
     let debug = env.iter().any(|(k, v)| k == "RUNNER_DEBUG" && v == "1");
     let mut log = Log::new(io::stdout(), debug);
+    if let Err(e) = crate::hardening::forbid_core_dumps() {
+        log.warning(&format!("vault-login: {e}; a crash could leave a core file holding secrets"));
+    }
     let result = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

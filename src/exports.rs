@@ -139,7 +139,7 @@ fn render(entries: &[Entry]) -> Result<String, runner::FileCommandError> {
 
 /// RFC 3339 time at which the token stops working.
 pub fn expires_at(now: OffsetDateTime, lease_seconds: u64) -> String {
-    let at = now + Duration::from_secs(lease_seconds);
+    let at = now.saturating_add(time::Duration::seconds(i64::try_from(lease_seconds).unwrap_or(i64::MAX)));
     at.replace_nanosecond(0).unwrap_or(at).format(&Rfc3339).unwrap_or_default()
 }
 

@@ -14,6 +14,7 @@ pub mod dry_run;
 pub mod exports;
 pub mod fake_token;
 pub mod fetch;
+pub mod hardening;
 pub mod inputs;
 pub mod inspect;
 pub mod local_git;

@@ -113,7 +113,15 @@ async fn fetch_once(
             OidcError::Failed { status, body }
         });
     }
-    let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|e| OidcError::NoValue(e.to_string()))?;
+    decode_answer(&body)
+}
+
+/// `{"value": "<jwt>"}`, as every forge answers.
+pub(crate) fn decode_answer(body: &[u8]) -> Result<SecretString, OidcError> {
+    // serde's message can quote the answer, which may be a bare token: say only where it went wrong.
+    let answer: TokenAnswer = serde_json::from_slice(body).map_err(|e| {
+        OidcError::NoValue(format!("not a JSON object with a string `value`: line {}, column {}", e.line(), e.column()))
+    })?;
     match answer.value {
         Some(token) if !token.expose_secret().trim().is_empty() => Ok(token),
         _ => Err(OidcError::NoValue("empty or missing".into())),

@@ -197,3 +197,55 @@ async fn vault_answers_that_are_not_json_huge_or_incomplete_end_cleanly() {
         assert_no_leak(&main, &[FAKE_TOKEN, SECRET, &issuer.issued_tokens().last().cloned().unwrap()]);
     }
 }
+
+/// A `lease_duration` of 10^18 seconds once overflowed the expiry arithmetic and aborted the binary after
+/// `GITHUB_ENV` already held the token (issue 12, finding 4). Now it reads as a century, and the run ends
+/// as any other.
+#[tokio::test]
+async fn absurd_ttls_in_answers_neither_crash_nor_break_all_or_nothing() {
+    let issuer = Issuer::start().await;
+    let forever = 1_000_000_000_000_000_000_u64;
+    let login = ResponseTemplate::new(200).set_body_json(json!({ "auth": {
+        "client_token": FAKE_TOKEN, "accessor": "acc-1", "policies": ["default"], "lease_duration": forever } }));
+    let read = ResponseTemplate::new(200).set_body_json(json!({ "lease_id": "kvv2/x/1", "lease_duration": forever,
+        "data": { "data": { "api_key": SECRET }, "metadata": { "version": 1 } } }));
+    let vault = fake_vault(login, None, read).await;
+    let job = Job::for_claims(&issuer, JobClaims::for_repository("arcodange/hostile"))
+        .input("url", &vault.uri())
+        .input("secrets", "kvv2/hostile/config api_key")
+        .input("timeout", "3s");
+    let main = job.run_main().await;
+    main.assert_success();
+    assert_eq!(main.env["API_KEY"], SECRET);
+    let year: i32 = main.outputs["expires-at"][..4].parse().expect("an RFC 3339 year");
+    assert!(year >= 2100, "a century from now: {}", main.outputs["expires-at"]);
+    assert_no_leak(&main, &[FAKE_TOKEN, SECRET, &issuer.issued_tokens()[0]]);
+}
+
+/// The process turns core dumps off before it holds anything: a crash must not write the tokens and
+/// secrets in its memory to a core file on the runner. Observed on the running process, while Vault
+/// keeps it waiting for the login answer.
+#[tokio::test]
+async fn the_running_step_cannot_dump_core() {
+    let vault = MockServer::start().await;
+    let stalled = ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(60));
+    Mock::given(method("POST")).respond_with(stalled).mount(&vault).await;
+    // Raised first to what the system allows, so that the limit seen below is the step's own doing.
+    let mut step = std::process::Command::new("sh")
+        .args(["-c", "ulimit -S -c \"$(ulimit -H -c)\" && exec \"$0\"", env!("CARGO_BIN_EXE_vault-login")])
+        .env_clear()
+        .env("INPUT_URL", vault.uri())
+        .env("INPUT_APP", "hostile")
+        .env("INPUT_JWT", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start vault-login");
+    while vault.received_requests().await.unwrap_or_default().is_empty() {
+        tokio::task::yield_now().await;
+    }
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", step.id())).expect("the step's limits");
+    step.kill().expect("stop the step");
+    step.wait().expect("reap the step");
+    let core = limits.lines().find(|l| l.starts_with("Max core file size")).expect("a core limit line");
+    assert_eq!(core.split_whitespace().skip(4).take(2).collect::<Vec<_>>(), ["0", "0"], "{core}");
+}

@@ -11,6 +11,16 @@ use super::VaultError;
 /// Vault's answers are small JSON documents; a huge body is a misconfigured proxy, not Vault.
 const MAX_BODY: usize = 1024 * 1024;
 
+/// The longest TTL taken from an answer: a century, past any `max_lease_ttl` a Vault grants. A larger
+/// number (10^18, say) would overflow the expiry arithmetic, so it is read as this instead.
+pub const MAX_TTL_SECS: u64 = 100 * 365 * 24 * 3600;
+
+/// A `lease_duration` (or any TTL) field: a whole number of seconds at most [`MAX_TTL_SECS`]; a field
+/// that is absent, negative or not a whole number reads as 0, "no TTL known".
+pub fn ttl(field: Option<&Value>) -> u64 {
+    field.and_then(Value::as_u64).unwrap_or(0).min(MAX_TTL_SECS)
+}
+
 /// Reads the body, refusing more than [`MAX_BODY`] bytes.
 pub async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
     let mut body = Vec::new();
@@ -56,11 +66,32 @@ fn error_messages(body: &[u8]) -> Vec<String> {
         errors: Vec<String>,
     }
     if let Ok(parsed) = serde_json::from_slice::<Errors>(body) {
-        return parsed.errors;
+        return parsed.errors.iter().take(MAX_ERRORS).map(|e| tidy(e)).collect();
     }
     let text = String::from_utf8_lossy(body);
     let excerpt: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect();
-    if excerpt.is_empty() { Vec::new() } else { vec![format!("(not a Vault answer) {excerpt}")] }
+    if excerpt.is_empty() { Vec::new() } else { vec![format!("(not a Vault answer) {}", tidy(&excerpt))] }
+}
+
+/// Vault's error lists hold one or two messages; a longer list is not Vault's.
+const MAX_ERRORS: usize = 8;
+
+/// One error message as it may be printed: at most 300 characters, control characters escaped, so that
+/// an answer can neither flood the log nor start a line the runner would read as a workflow command.
+fn tidy(message: &str) -> String {
+    const LIMIT: usize = 300;
+    let mut out = String::new();
+    let mut length = 0;
+    for c in message.chars() {
+        let piece: String = if c.is_control() { c.escape_default().collect() } else { c.to_string() };
+        length += piece.chars().count();
+        if length > LIMIT {
+            out.push('…');
+            break;
+        }
+        out.push_str(&piece);
+    }
+    out
 }
 
 /// A 404 that says the route itself does not exist (wrong mount), as opposed to "no secret here".

@@ -1,9 +1,9 @@
 //! JWT login and token revocation.
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
+use super::answer::ttl;
 use super::{Replay, Vault, VaultError};
 
 /// A successful login. No `Debug`: it holds the token.
@@ -15,39 +15,28 @@ pub struct Login {
     pub lease_duration: u64,
 }
 
-#[derive(Deserialize)]
-struct LoginResponse {
-    auth: Option<AuthBlock>,
-}
-
-#[derive(Deserialize)]
-struct AuthBlock {
-    client_token: SecretString,
-    #[serde(default)]
-    accessor: String,
-    #[serde(default)]
-    policies: Vec<String>,
-    #[serde(default)]
-    lease_duration: u64,
-}
-
 /// `POST auth/<mount>/login {role, jwt}`.
 pub async fn login(vault: &Vault, mount: &str, role: &str, jwt: &SecretString) -> Result<Login, VaultError> {
     let path = format!("auth/{mount}/login");
     let body = json!({ "role": role, "jwt": jwt.expose_secret() });
     let answer = vault.post(&path, None, &body, Replay::OnlyIfNotProcessed).await?;
-    let decode = |detail: &str| VaultError::Decode { method: "POST".into(), path: path.clone(), detail: detail.into() };
-    let parsed: LoginResponse = serde_json::from_value(answer.unwrap_or_default())
-        .map_err(|e| decode(&format!("unexpected login answer ({e})")))?;
-    let auth = parsed.auth.ok_or_else(|| decode("the login answer has no `auth` block"))?;
-    if auth.client_token.expose_secret().is_empty() {
-        return Err(decode("the login answer has an empty `auth.client_token`"));
+    decode_login(answer).map_err(|detail| VaultError::Decode { method: "POST".into(), path, detail: detail.into() })
+}
+
+/// The login answer, read leniently: once Vault has minted a token, the step must hold it (to use it, or
+/// to revoke it), so a field of an odd type or size reads as absent instead of failing the decode.
+pub(super) fn decode_login(answer: Option<Value>) -> Result<Login, &'static str> {
+    let auth = answer.as_ref().and_then(|a| a.get("auth")).ok_or("the login answer has no `auth` block")?;
+    let token = auth.get("client_token").and_then(Value::as_str).unwrap_or_default();
+    if token.is_empty() {
+        return Err("the login answer has no `auth.client_token` (absent, empty or not a string)");
     }
+    let policies = auth.get("policies").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     Ok(Login {
-        token: auth.client_token,
-        accessor: auth.accessor,
-        policies: auth.policies,
-        lease_duration: auth.lease_duration,
+        token: SecretString::from(token.to_owned()),
+        accessor: auth.get("accessor").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        policies: policies.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        lease_duration: ttl(auth.get("lease_duration")),
     })
 }
 

@@ -3,6 +3,8 @@
 mod answer;
 mod auth;
 mod client;
+#[cfg(test)]
+mod fuzz;
 mod seal;
 mod secrets;
 

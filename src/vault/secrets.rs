@@ -1,9 +1,9 @@
 //! Reading secrets: which engine serves a path, and what it holds.
 
 use secrecy::SecretString;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::answer::ttl;
 use super::{Vault, VaultError};
 
 /// The secrets engine mounted above a path.
@@ -44,42 +44,25 @@ pub struct SecretData {
     pub version: Option<u64>,
 }
 
-#[derive(Deserialize)]
-struct MountAnswer {
-    data: MountData,
-}
-
-#[derive(Deserialize)]
-struct MountData {
-    path: String,
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    options: Option<Map<String, Value>>,
-}
-
 /// `GET sys/internal/ui/mounts/<path>`: readable with the default policy for any path the token can use.
 pub async fn mount_of(vault: &Vault, token: &SecretString, path: &str) -> Result<Option<Mount>, VaultError> {
     let api = format!("sys/internal/ui/mounts/{path}");
     let Some(answer) = vault.get(&api, token).await? else { return Ok(None) };
-    let parsed: MountAnswer = serde_json::from_value(answer).map_err(|e| VaultError::Decode {
+    decode_mount(&answer).map(Some).map_err(|detail| VaultError::Decode {
         method: "GET".into(),
         path: api,
-        detail: e.to_string(),
-    })?;
-    let kv_version = parsed
-        .data
-        .options
-        .as_ref()
-        .and_then(|o| o.get("version"))
-        .and_then(Value::as_str)
-        .and_then(|v| v.parse().ok())
-        .or((parsed.data.kind == "kv").then_some(1));
-    let mut mount_path = parsed.data.path;
-    if !mount_path.ends_with('/') {
-        mount_path.push('/');
-    }
-    Ok(Some(Mount { path: mount_path, kind: parsed.data.kind, kv_version }))
+        detail: detail.into(),
+    })
+}
+
+/// The mount lookup's `data.path`, `data.type` and, for KV, `data.options.version`.
+pub(super) fn decode_mount(answer: &Value) -> Result<Mount, &'static str> {
+    let text = |pointer: &str| answer.pointer(pointer).and_then(Value::as_str);
+    let path = text("/data/path").ok_or("the mount lookup has no `data.path` string")?;
+    let kind = text("/data/type").ok_or("the mount lookup has no `data.type` string")?;
+    let kv_version = text("/data/options/version").and_then(|v| v.parse().ok()).or((kind == "kv").then_some(1));
+    let path = if path.ends_with('/') { path.to_owned() } else { format!("{path}/") };
+    Ok(Mount { path, kind: kind.to_owned(), kv_version })
 }
 
 /// Reads `api_path` (as given by [`Mount::api_path`]); `Ok(None)` when nothing is there.
@@ -95,22 +78,29 @@ pub async fn read(
         None => api_path.to_owned(),
     };
     let Some(answer) = vault.get(&request, token).await? else { return Ok(None) };
-    let decode =
-        |detail: &str| VaultError::Decode { method: "GET".into(), path: request.clone(), detail: detail.into() };
+    decode_read(answer, mount).map_err(|detail| VaultError::Decode {
+        method: "GET".into(),
+        path: request,
+        detail: detail.into(),
+    })
+}
+
+/// A read's data (under `data.data` for KV v2, `data` otherwise) and its lease; `Ok(None)` for a KV v2
+/// version that was deleted.
+pub(super) fn decode_read(mut answer: Value, mount: &Mount) -> Result<Option<SecretData>, &'static str> {
     let lease = lease(&answer);
-    let data = answer.get("data").cloned().unwrap_or(Value::Null);
+    let data = answer.get_mut("data").map(Value::take).unwrap_or(Value::Null);
     if mount.kv_version == Some(2) {
-        let inner = data.get("data").cloned().unwrap_or(Value::Null);
-        let read_version = data.pointer("/metadata/version").and_then(Value::as_u64);
-        return match inner {
-            Value::Object(map) => Ok(Some(SecretData { data: map, lease, version: read_version })),
+        let version = data.pointer("/metadata/version").and_then(Value::as_u64);
+        return match data.get("data").cloned().unwrap_or(Value::Null) {
+            Value::Object(map) => Ok(Some(SecretData { data: map, lease, version })),
             Value::Null => Ok(None),
-            _ => Err(decode("`data.data` is not an object")),
+            _ => Err("`data.data` is not an object"),
         };
     }
     match data {
         Value::Object(map) => Ok(Some(SecretData { data: map, lease, version: None })),
-        _ => Err(decode("`data` is not an object")),
+        _ => Err("`data` is not an object"),
     }
 }
 
@@ -118,7 +108,7 @@ fn lease(answer: &Value) -> Option<Lease> {
     let id = answer.get("lease_id").and_then(Value::as_str).unwrap_or("");
     (!id.is_empty()).then(|| Lease {
         id: id.to_owned(),
-        duration: answer.get("lease_duration").and_then(Value::as_u64).unwrap_or(0),
+        duration: ttl(answer.get("lease_duration")),
         renewable: answer.get("renewable").and_then(Value::as_bool).unwrap_or(false),
     })
 }
