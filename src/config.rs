@@ -208,6 +208,7 @@ impl Config {
         short("role", &role)?;
         let mount = mount(inputs.mount.as_deref())?;
         let audience = inputs.audience.clone().unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
+        short("audience", &audience)?;
         let secrets = spec::parse(inputs.secrets.as_deref().unwrap_or(""))?;
         let naming = naming(inputs.naming.as_deref())?;
         crate::fetch::check_names(&secrets, naming)?;
@@ -408,7 +409,10 @@ pub fn flag(input: &'static str, value: Option<&str>, default: bool) -> Result<b
         None => Ok(default),
         Some("true" | "yes" | "on" | "1") => Ok(true),
         Some("false" | "no" | "off" | "0") => Ok(false),
-        Some(other) => Err(ConfigError::Invalid { input, problem: format!("expected true or false, got `{other}`") }),
+        Some(other) => {
+            let problem = format!("expected true or false, got `{}`", crate::names::shown(other));
+            Err(ConfigError::Invalid { input, problem })
+        }
     }
 }
 
@@ -420,7 +424,8 @@ fn bounded(input: &'static str, value: &str) -> Result<Duration, ConfigError> {
     let too_short = input == "timeout" && parsed < Duration::from_secs(1);
     if parsed > DAY || too_short {
         let range = if input == "timeout" { "between 1s and 24h" } else { "at most 24h" };
-        return Err(ConfigError::Invalid { input, problem: format!("must be {range}, got `{}`", value.trim()) });
+        let problem = format!("must be {range}, got `{}`", crate::names::shown(value.trim()));
+        return Err(ConfigError::Invalid { input, problem });
     }
     Ok(parsed)
 }
@@ -429,7 +434,8 @@ fn bounded(input: &'static str, value: &str) -> Result<Duration, ConfigError> {
 pub fn duration(input: &'static str, value: &str) -> Result<Duration, ConfigError> {
     let value = value.trim();
     value.parse::<u64>().map(Duration::from_secs).or_else(|_| humantime::parse_duration(value)).map_err(|_| {
-        ConfigError::Invalid { input, problem: format!("expected a duration like 90s, 15m or 1h, got `{value}`") }
+        let problem = format!("expected a duration like 90s, 15m or 1h, got `{}`", crate::names::shown(value));
+        ConfigError::Invalid { input, problem }
     })
 }
 
