@@ -1,5 +1,6 @@
 //! What the step hands to later steps: env vars, outputs, and the masks that must precede them.
 
+use std::collections::HashSet;
 use std::io::{self, Write};
 use std::time::Duration;
 
@@ -24,6 +25,8 @@ struct Entry {
 pub struct Exports {
     env: Vec<Entry>,
     outputs: Vec<Entry>,
+    /// `user:password` pairs: never exported, but their base64 is masked (see [`Fetched::credentials`]).
+    credentials: Vec<String>,
 }
 
 impl Exports {
@@ -59,23 +62,21 @@ impl Exports {
             }
             outputs.push(secret(&s.name, value));
         }
-        Self { env, outputs }
+        let credentials = fetched.credentials.iter().map(|pair| pair.expose_secret().to_owned()).collect();
+        Self { env, outputs, credentials }
     }
 
     /// Masks every secret value, in all its forms, before anything else could print it. Each distinct mask
     /// is emitted once (a value exported as env var and output is one secret); `already` were masked before.
     pub fn mask<W: Write>(&self, log: &mut Log<W>, already: &[&str]) -> io::Result<()> {
-        let mut emitted: std::collections::HashSet<String> = already.iter().map(|m| m.to_string()).collect();
-        let mut warned = std::collections::HashSet::new();
+        let mut emitted: HashSet<String> = already.iter().map(|m| m.to_string()).collect();
+        let mut warned = HashSet::new();
         for entry in self.env.iter().chain(&self.outputs).filter(|e| e.secret) {
             let plan = mask::mask_forms(&entry.value);
             let mut unreliable = plan.too_short;
-            for form in plan.masks.iter().filter(|form| emitted.insert(form.to_string())) {
-                match log.mask(form) {
-                    MaskOutcome::WriteFailed => return Err(io::Error::other("writing ::add-mask:: to stdout failed")),
-                    // Only the value's own lines matter here: an encoded form is escaped-only by nature.
-                    outcome => unreliable |= outcome != MaskOutcome::Masked && entry.value.contains(form.as_str()),
-                }
+            for (form, outcome) in emit(log, &plan.masks, &mut emitted)? {
+                // Only the value's own lines matter here: an encoded form is escaped-only by nature.
+                unreliable |= outcome != MaskOutcome::Masked && entry.value.contains(form);
             }
             if unreliable && warned.insert(entry.name.clone()) {
                 log.warning(&format!(
@@ -83,6 +84,9 @@ impl Exports {
                     entry.name
                 ));
             }
+        }
+        for pair in &self.credentials {
+            emit(log, &mask::credential_forms(pair).masks, &mut emitted)?;
         }
         Ok(())
     }
@@ -122,6 +126,22 @@ impl Exports {
         let names = |entries: &[Entry]| entries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ");
         format!("Exported env: {}. Outputs: {}.", names(&self.env), names(&self.outputs))
     }
+}
+
+/// Emits each mask not `emitted` yet; returns what the runner was told about each.
+fn emit<'m, W: Write>(
+    log: &mut Log<W>,
+    masks: &'m [String],
+    emitted: &mut HashSet<String>,
+) -> io::Result<Vec<(&'m str, MaskOutcome)>> {
+    let mut outcomes = Vec::new();
+    for form in masks.iter().filter(|form| emitted.insert(form.to_string())) {
+        match log.mask(form) {
+            MaskOutcome::WriteFailed => return Err(io::Error::other("writing ::add-mask:: to stdout failed")),
+            outcome => outcomes.push((form.as_str(), outcome)),
+        }
+    }
+    Ok(outcomes)
 }
 
 fn plain(name: &str, value: &str) -> Entry {

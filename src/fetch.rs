@@ -7,6 +7,7 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 use secrecy::SecretString;
 use serde_json::Value;
 
+use crate::mask;
 use crate::names::{self, Naming};
 use crate::spec::{Request, Selector, Target};
 use crate::vault::{self, Lease, Mount, SecretData, Vault, VaultError};
@@ -73,10 +74,29 @@ pub enum FetchError {
     Vault { path: String, error: Box<VaultError> },
 }
 
+/// A request that `ignore-not-found` let through: its path is missing, or its key when `key` is set.
+pub struct Skipped {
+    pub path: String,
+    pub key: Option<String>,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.key {
+            Some(key) => write!(f, "`{}`: no key `{key}`", self.path),
+            None => write!(f, "`{}`: not found", self.path),
+        }
+    }
+}
+
 /// What a run read: the values in request order, and what was skipped.
+#[derive(Default)]
 pub struct Fetched {
     pub secrets: Vec<Secret>,
-    pub skipped: Vec<String>,
+    pub skipped: Vec<Skipped>,
+    /// `user:password` of each read that exported a value and holds both: a later step may print the
+    /// pair's base64 (Basic auth, docker config), which none of the single values' masks covers.
+    pub credentials: Vec<SecretString>,
 }
 
 /// Reads everything `requests` asks for. All or nothing: the first failure ends the whole fetch.
@@ -89,15 +109,24 @@ pub async fn fetch(
     policies: &[String],
 ) -> Result<Fetched, FetchError> {
     let reads = read_distinct(vault, token, requests, policies).await?;
-    let mut out = Fetched { secrets: Vec::new(), skipped: Vec::new() };
+    let mut out = Fetched::default();
     let mut names: HashMap<String, Source> = HashMap::new();
+    let mut paired = HashSet::new();
     for request in requests {
-        let (api_path, data) = &reads[&(request.path.clone(), request.version)];
+        let read = (request.path.clone(), request.version);
+        let (api_path, data) = &reads[&read];
         let Some(data) = data else {
             not_found(request, api_path, ignore_not_found, &mut out)?;
             continue;
         };
-        for (key, value) in select(request, data, ignore_not_found, &mut out)? {
+        let selected = select(request, data, ignore_not_found, &mut out)?;
+        if !selected.is_empty()
+            && paired.insert(read)
+            && let Some(pair) = mask::credentials(&data.data)
+        {
+            out.credentials.push(SecretString::from(pair));
+        }
+        for (key, value) in selected {
             let name = export_name(request, &key, naming)?;
             let source = Source { path: request.path.clone(), version: request.version, key };
             match names.get(&name) {
@@ -253,7 +282,7 @@ fn check_version(mount: &Mount, path: &str, version: Option<u64>) -> Result<(), 
 
 fn not_found(request: &Request, api_path: &str, ignore: bool, out: &mut Fetched) -> Result<(), FetchError> {
     if ignore {
-        out.skipped.push(format!("`{}`: not found", request.path));
+        out.skipped.push(Skipped { path: request.path.clone(), key: None });
         return Ok(());
     }
     Err(FetchError::PathNotFound { path: request.path.clone(), api_path: api_path.to_owned() })
@@ -271,7 +300,7 @@ fn select(
         Selector::Key(key) => match data.data.get(key) {
             Some(value) => Ok(vec![(key.clone(), text(value))]),
             None if ignore => {
-                out.skipped.push(format!("`{}`: no key `{key}`", request.path));
+                out.skipped.push(Skipped { path: request.path.clone(), key: Some(key.clone()) });
                 Ok(Vec::new())
             }
             None => Err(FetchError::KeyNotFound {

@@ -6,9 +6,21 @@
 //! derives encoded forms on its own (runner-semantics.md §4.3). So we derive,
 //! for every secret, each line and the encodings a tool is likely to print
 //! (JSON string, URL component, base64), and register them all ourselves.
+//!
+//! How many masks one secret costs, so that nobody has to count: a
+//! single-line value gets the value itself and 2–3 base64 forms, plus one mask
+//! per JSON or URL escaping that changes it (5 at most; a plain ASCII token
+//! has none). A value over 57 bytes gets one more mask per 76 base64
+//! characters (the lines `base64` wraps at), a multi-line value one per line,
+//! a JSON document the same again for each string leaf, and a read holding a
+//! username and a password 2–3 more for their Basic-auth base64.
+
+use std::fmt::Write as _;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Map, Value};
 
 /// Shortest mask we emit, in characters after trimming whitespace.
 ///
@@ -74,10 +86,31 @@ impl std::fmt::Debug for MaskPlan {
 impl MaskPlan {
     /// Adds a candidate if it is maskable and new; records a too-short one.
     fn admit(&mut self, candidate: &str) {
-        match check_mask(candidate) {
-            Ok(mask) if !self.masks.iter().any(|m| m == mask) => self.masks.push(mask.to_owned()),
-            Ok(_) | Err(Unmaskable::Blank | Unmaskable::MultiLine) => {}
-            Err(Unmaskable::TooShort) => self.too_short = true,
+        if check_mask(candidate) == Err(Unmaskable::TooShort) {
+            self.too_short = true;
+        }
+        self.admit_derived(candidate);
+    }
+
+    /// Adds a candidate if it is maskable and new, silently dropping a short
+    /// one: the tail of a wrapped base64 or a two-letter JSON field shows at
+    /// most a byte or two, and warning about it would drown the warnings that
+    /// matter.
+    fn admit_derived(&mut self, candidate: &str) {
+        if let Ok(mask) = check_mask(candidate)
+            && !self.masks.iter().any(|m| m == mask)
+        {
+            self.masks.push(mask.to_owned());
+        }
+    }
+
+    /// Each line and each encoding of `text`, short ones dropped silently.
+    fn admit_all_forms(&mut self, text: &str) {
+        for line in text.split(['\n', '\r']) {
+            self.admit_derived(line);
+        }
+        for form in encoded_forms(text) {
+            self.admit_derived(&form);
         }
     }
 }
@@ -86,27 +119,91 @@ impl MaskPlan {
 /// runner log in any common form.
 ///
 /// In order: each line of the value (for a single-line value, the value
-/// itself), then its JSON-escaped, Go-JSON-escaped, form-urlencoded,
-/// percent-encoded and base64 forms. Lines are split on `\n` and on `\r`, so
-/// CRLF values and stray carriage returns never leak into a mask. Encoded
-/// forms are of the whole value and are single-line by construction.
+/// itself), then its encodings (see [`encoded_forms`]). Lines are split on `\n`
+/// and on `\r`, so CRLF values and stray carriage returns never leak into a
+/// mask. Encoded forms are of the whole value and are single-line by
+/// construction. A value that is a JSON object or array also gets every form of
+/// each string leaf, since `jq -r .password` prints a leaf unescaped, and of
+/// its username and password pair (see [`credentials`]).
 pub fn mask_forms(value: &str) -> MaskPlan {
     let mut plan = MaskPlan::default();
     for line in value.split(['\n', '\r']) {
         plan.admit(line);
     }
     for form in encoded_forms(value) {
-        plan.admit(&form);
+        plan.admit_derived(&form);
+    }
+    if let Some(document) = json_document(value) {
+        for leaf in string_leaves(&document) {
+            plan.admit_all_forms(leaf);
+        }
+        if let Some(pair) = document.as_object().and_then(credentials) {
+            for form in credential_forms(&pair).masks {
+                plan.admit_derived(&form);
+            }
+        }
     }
     plan
 }
 
+/// The masks for a `user:password` pair: its base64 forms only, as HTTP
+/// Basic auth and docker's `auth` field carry it. The pair's plain and escaped
+/// forms contain the password's, which are masked already.
+pub fn credential_forms(pair: &str) -> MaskPlan {
+    let mut plan = MaskPlan::default();
+    for form in base64_forms(pair) {
+        plan.admit_derived(&form);
+    }
+    plan
+}
+
+/// Keys that hold a login name, compared without case: Vault's database and
+/// RabbitMQ engines answer `username`, KV secrets use all three.
+const USER_KEYS: [&str; 3] = ["username", "user", "login"];
+/// Keys that hold its password, compared without case.
+const PASSWORD_KEYS: [&str; 2] = ["password", "pass"];
+
+/// `user:password` when one read (or one JSON document) holds both as
+/// strings: a later step that builds a Basic-auth header or a docker config
+/// prints its base64, in which the password's own base64 does not appear.
+pub fn credentials(data: &Map<String, Value>) -> Option<String> {
+    let find = |keys: &[&str]| {
+        data.iter().find(|(key, _)| keys.iter().any(|k| key.eq_ignore_ascii_case(k))).and_then(|(_, v)| v.as_str())
+    };
+    Some(format!("{}:{}", find(&USER_KEYS)?, find(&PASSWORD_KEYS)?))
+}
+
+/// The value parsed, if it is a JSON object or array (a KV map read as one
+/// value, a service-account key); a bare JSON string or number is just text.
+fn json_document(value: &str) -> Option<Value> {
+    if !value.trim_start().starts_with(['{', '[']) {
+        return None;
+    }
+    serde_json::from_str(value).ok().filter(|v: &Value| v.is_object() || v.is_array())
+}
+
+/// Every string in a JSON document, at any depth; keys are names, not secrets.
+fn string_leaves(value: &Value) -> Vec<&str> {
+    match value {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(items) => items.iter().flat_map(string_leaves).collect(),
+        Value::Object(map) => map.values().flat_map(string_leaves).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The encodings of `value` that tools commonly print and that act-based
-/// runners other than Gitea ≥ v3.0.0 do not derive on their own.
+/// runners other than Gitea ≥ v3.0.0 do not derive on their own: JSON string
+/// (serde and JavaScript, Go, Python), form-urlencoded, percent-encoded, and
+/// base64 (see [`base64_forms`]).
 fn encoded_forms(value: &str) -> Vec<String> {
     let json = json_escaped(value);
-    let go_json = go_json_escaped(&json);
-    vec![json, go_json, form_urlencoded(value), uri_component(value), STANDARD.encode(value)]
+    let (go_json, ascii_json) = (go_json_escaped(&json), ascii_json_escaped(&json));
+    let mut forms = vec![json, go_json, ascii_json];
+    forms.push(url::form_urlencoded::byte_serialize(value.as_bytes()).collect());
+    forms.push(utf8_percent_encode(value, URI_COMPONENT).to_string());
+    forms.extend(base64_forms(value));
+    forms
 }
 
 /// The inside of the JSON string literal for `value`, as serde_json and
@@ -127,150 +224,47 @@ fn go_json_escaped(json: &str) -> String {
         .replace('\u{2029}', "\\u2029")
 }
 
-/// `application/x-www-form-urlencoded` (space as `+`): query strings and
-/// form bodies, e.g. a password in a logged request URL.
-fn form_urlencoded(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
-/// RFC 3986 percent-encoding of everything but unreserved characters (space
-/// as `%20`): what `encodeURIComponent`, .NET `Uri.EscapeDataString` and
-/// userinfo in connection strings (`postgres://u:p%40ss@h`) produce.
-fn uri_component(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
+/// The JSON form of Python's `json.dumps` (and `jq -a`): every character
+/// outside printable ASCII as lowercase `\uXXXX`, astral ones as a surrogate
+/// pair. Other control characters are escaped in `json` already.
+fn ascii_json_escaped(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_ascii() && !c.is_ascii_control() {
+            out.push(c);
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
         }
     }
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
+/// RFC 3986 unreserved characters: what `encodeURIComponent`, .NET
+/// `Uri.EscapeDataString` and userinfo in connection strings
+/// (`postgres://u:p%40ss@h`) leave as they are (space as `%20`).
+const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
-    fn masks(value: &str) -> Vec<String> {
-        mask_forms(value).masks
-    }
+/// Where `base64` (coreutils) wraps its output by default.
+const BASE64_LINE: usize = 76;
 
-    #[test]
-    fn check_mask_trims_and_rejects() {
-        assert_eq!(check_mask("  abc \t"), Ok("abc"));
-        assert_eq!(check_mask(""), Err(Unmaskable::Blank));
-        assert_eq!(check_mask(" \t "), Err(Unmaskable::Blank));
-        assert_eq!(check_mask("ab"), Err(Unmaskable::TooShort));
-        assert_eq!(check_mask(" é é "), Ok("é é"));
-        assert_eq!(check_mask("éé"), Err(Unmaskable::TooShort));
-        assert_eq!(check_mask("abc\ndef"), Err(Unmaskable::MultiLine));
-        assert_eq!(check_mask("abc\rdef"), Err(Unmaskable::MultiLine));
-        assert_eq!(check_mask("abc\n"), Ok("abc"));
+/// The base64 a later step prints: of the value (`printf %s`, `base64 -w0`,
+/// Kubernetes secrets), of the value and a newline (`echo "$S" | base64`), and
+/// URL-safe (JWT-style). Unpadded: a mask hides every match of itself, so the
+/// unpadded form hides the padded one too, and also what strips the padding.
+/// When the encoding is longer than a line of `base64`, each wrapped line as
+/// printed, padding included (a two-letter last line is still a mask); the
+/// value's and the value-and-newline's lines differ only in the last one.
+fn base64_forms(value: &str) -> Vec<String> {
+    let encodings = [STANDARD.encode(value), STANDARD.encode(format!("{value}\n"))];
+    let mut forms: Vec<String> = encodings.iter().map(|e| e.trim_end_matches('=').to_owned()).collect();
+    forms.push(URL_SAFE_NO_PAD.encode(value));
+    for encoding in encodings.iter().filter(|e| e.len() > BASE64_LINE) {
+        forms.extend(encoding.as_bytes().chunks(BASE64_LINE).map(|line| String::from_utf8_lossy(line).into_owned()));
     }
-
-    #[test]
-    fn plain_token_has_value_and_base64_only() {
-        // Vault tokens are URL- and JSON-safe, so those forms deduplicate away.
-        assert_eq!(masks("hvs.CAESIabc_-"), vec!["hvs.CAESIabc_-", "aHZzLkNBRVNJYWJjXy0="]);
-    }
-
-    #[test]
-    fn single_line_value_is_trimmed() {
-        assert_eq!(masks("  s3cret  ")[0], "s3cret");
-    }
-
-    #[test]
-    fn multi_line_value_masks_each_line_not_the_whole() {
-        let plan = mask_forms("line-one\r\nline-two\n\nline-three\n");
-        assert_eq!(&plan.masks[..3], ["line-one", "line-two", "line-three"]);
-        assert!(plan.masks.iter().all(|m| !m.contains(['\n', '\r'])));
-        assert!(!plan.too_short);
-    }
-
-    #[test]
-    fn json_escaped_form_when_it_differs() {
-        let plan = masks("pa\"ss\\word");
-        assert!(plan.contains(&"pa\\\"ss\\\\word".to_owned()));
-        let multi = masks("ab c\nd\tef");
-        assert!(multi.contains(&"ab c\\nd\\tef".to_owned()));
-    }
-
-    #[test]
-    fn go_json_form_escapes_html_characters() {
-        let plan = masks("a<b>&c");
-        assert!(plan.contains(&"a\\u003cb\\u003e\\u0026c".to_owned()));
-    }
-
-    #[test]
-    fn url_forms_cover_plus_and_percent20_spaces() {
-        let plan = masks("p@ss w~rd*");
-        assert!(plan.contains(&"p%40ss+w%7Erd*".to_owned()), "{:?}", plan);
-        assert!(plan.contains(&"p%40ss%20w~rd%2A".to_owned()), "{:?}", plan);
-    }
-
-    #[test]
-    fn base64_of_the_whole_value() {
-        assert!(masks("abc\ndef").contains(&"YWJjCmRlZg==".to_owned()));
-    }
-
-    #[test]
-    fn forms_are_deduplicated() {
-        let plan = masks("same\nsame\nsame");
-        assert_eq!(plan.iter().filter(|m| *m == "same").count(), 1);
-    }
-
-    #[test]
-    fn short_lines_are_dropped_and_reported() {
-        let plan = mask_forms("abcdef\nxy\n   \n");
-        assert!(plan.too_short);
-        assert!(!plan.masks.contains(&"xy".to_owned()));
-        assert!(plan.masks.contains(&"abcdef".to_owned()));
-        // A blank line is not a secret, so it is not reported as too short.
-        assert!(!mask_forms("abcdef\n   \n").too_short);
-    }
-
-    #[test]
-    fn short_value_still_masks_its_base64() {
-        let plan = mask_forms("ab");
-        assert!(plan.too_short);
-        assert_eq!(plan.masks, vec!["YWI="]);
-    }
-
-    #[test]
-    fn empty_value_has_nothing_to_mask() {
-        assert_eq!(mask_forms(""), MaskPlan::default());
-    }
-
-    #[test]
-    fn debug_does_not_print_secrets() {
-        let text = format!("{:?}", mask_forms("hunter2-secret"));
-        assert!(!text.contains("hunter2"), "{text}");
-    }
-
-    proptest! {
-        #[test]
-        fn every_mask_is_safe_and_every_line_is_covered(value in "(?s).{0,80}") {
-            let plan = mask_forms(&value);
-            for mask in &plan.masks {
-                prop_assert!(!mask.is_empty());
-                prop_assert!(!mask.contains(['\n', '\r']));
-                prop_assert_eq!(mask.trim(), mask.as_str());
-                prop_assert!(mask.chars().count() >= MIN_MASK_CHARS);
-            }
-            for line in value.split(['\n', '\r']) {
-                let line = line.trim();
-                if line.chars().count() >= MIN_MASK_CHARS {
-                    prop_assert!(plan.masks.iter().any(|m| m == line), "line {:?} not covered", line);
-                } else if !line.is_empty() {
-                    prop_assert!(plan.too_short);
-                }
-            }
-            let mut unique = plan.masks.clone();
-            unique.sort();
-            unique.dedup();
-            prop_assert_eq!(unique.len(), plan.masks.len());
-        }
-    }
+    forms
 }
+
+#[cfg(test)]
+mod tests;

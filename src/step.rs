@@ -157,7 +157,7 @@ async fn export<W: Write>(
     now: OffsetDateTime,
 ) -> Result<()> {
     let fetched = if config.secrets.is_empty() {
-        Fetched { secrets: Vec::new(), skipped: Vec::new() }
+        Fetched::default()
     } else {
         fetch::fetch(vault, &login.token, &config.secrets, config.naming, config.ignore_not_found, &login.policies)
             .await?

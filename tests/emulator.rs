@@ -7,6 +7,9 @@ mod support;
 
 use std::collections::BTreeSet;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
 use clap::{Args, Command};
 use serde_json::json;
 use support::emulator::{Action, JobRun, Masker, Outcome, Registration, Runner, repo_root};
@@ -161,6 +164,78 @@ async fn deploy_example_connects_to_postgres_as_the_dynamic_user_and_drops_it() 
     assert_eq!(run.post("vault").outcome, Outcome::Success);
     assert!(lab.services.bao.lookup(&token).await.is_none(), "the token is revoked");
     assert!(lab.services.pg.role_gone(&user).await, "revoking the token dropped the PostgreSQL user");
+    show(&run);
+}
+
+/// A job whose later step prints what tools make of secrets: `echo "$S" | base64`, the base64 of
+/// `user:password` (HTTP Basic auth, docker's `auth`), and one field of a JSON-valued secret as
+/// `jq -r .password` prints it (sed here, which every runner image has).
+const ENCODING_WORKFLOW: &str = r#"on: push
+permissions:
+  id-token: write
+jobs:
+  encode:
+    runs-on: ubuntu-latest
+    steps:
+      - id: vault
+        uses: arcodange/vault-login@v1
+        with:
+          url: ${{ vars.VAULT_ADDR }}
+          secrets: |
+            kvv2/webapp/service deploy | DEPLOY
+            postgres/creds/webapp username | PGUSER
+            postgres/creds/webapp password | PGPASSWORD
+      - id: encode
+        run: |
+          echo "$PGPASSWORD" | base64
+          printf '%s:%s' "$PGUSER" "$PGPASSWORD" | base64
+          leaf=$(printf '%s' "$DEPLOY" | sed -E 's/.*"password":"([^"]*)".*/\1/')
+          echo "$leaf"
+          printf 'svc-deploy:%s' "$leaf" | base64
+"#;
+
+/// What the step `id` printed, as `log` shows it: the lines between its header and the next stage's.
+fn step_lines<'l>(log: &'l str, id: &str) -> Vec<&'l str> {
+    let section = log.split_once(&format!("--- Run {id}\n")).expect("the step's header").1;
+    let section = section.split_once("\n--- ").map_or(section, |(before, _)| before);
+    section.lines().filter(|line| !line.starts_with("  ")).collect()
+}
+
+/// What `base64` prints: lines of 76 characters (a dynamic user's `user:password` takes two).
+fn coreutils_base64(text: &str) -> String {
+    let encoded = STANDARD.encode(text);
+    let lines: Vec<&str> = encoded.as_bytes().chunks(76).map(|l| std::str::from_utf8(l).expect("base64")).collect();
+    lines.join("\n")
+}
+
+#[tokio::test]
+async fn encoded_forms_of_secrets_are_masked_in_later_steps() {
+    let lab = Lab::start().await;
+    let service_password = format!("svc-pw-{}", random_hex(10));
+    let service = json!({ "username": "svc-deploy", "password": service_password, "scopes": ["read"] });
+    lab.services.bao.kv2_put("kvv2", &format!("{APP}/service"), json!({ "deploy": service })).await;
+    let run = lab.runner().run_text(ENCODING_WORKFLOW, "encode.yml").await;
+    run.assert_success();
+    let (user, password) = (run.env["PGUSER"].clone(), run.env["PGPASSWORD"].clone());
+    let printed = [
+        ("base64 of the password and a newline", coreutils_base64(&format!("{password}\n"))),
+        ("Basic-auth base64 of the database user", coreutils_base64(&format!("{user}:{password}"))),
+        ("JSON leaf", service_password.clone()),
+        ("Basic-auth base64 of the JSON secret", coreutils_base64(&format!("svc-deploy:{service_password}"))),
+    ];
+    let step = run.step("encode");
+    for (what, text) in &printed {
+        assert!(step.output.contains(text.as_str()), "the step printed the {what}: {run:?}");
+    }
+    for (name, log) in [("log", &run.log), ("legacy log", &run.legacy_log)] {
+        let printed_lines = step_lines(log, "encode");
+        let expected: usize = printed.iter().map(|(_, text)| text.lines().count()).sum();
+        assert_eq!(printed_lines.len(), expected, "the {name} shows the step's lines: {run:?}");
+        // A mask may leave base64 padding visible, never a character of the secret.
+        let shown: Vec<&&str> = printed_lines.iter().filter(|l| !l.chars().all(|c| c == '*' || c == '=')).collect();
+        assert!(shown.is_empty(), "the {name} shows {shown:?}: {run:?}");
+    }
+    assert_nothing_leaks(&run, &[&user, &password, &service_password]);
     show(&run);
 }
 

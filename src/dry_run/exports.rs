@@ -154,7 +154,7 @@ mod tests {
                     Secret { name, source, value: SecretString::from("v"), lease: None, version: None }
                 })
                 .collect();
-            let fetched = Fetched { secrets, skipped: Vec::new() };
+            let fetched = Fetched { secrets, ..Fetched::default() };
             let mut real = crate::exports::Exports::build(&config, &login, &fetched, time::OffsetDateTime::UNIX_EPOCH);
             // As the step does once it has written the CA file.
             if config.tls.ca_pem.is_some() {
