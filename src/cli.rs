@@ -36,6 +36,9 @@ pub enum Command {
     Post,
     /// Print a token shaped like this job's (unsigned, or signed for a sandbox Vault)
     FakeToken(FakeTokenArgs),
+    /// Run one command with the secrets in its environment only; renew the token while it runs, revoke it
+    /// when it ends (`vault-login exec --secrets '...' -- tofu apply`)
+    Exec(Box<crate::exec::ExecArgs>),
     /// Explain a refused login: compare the role (read with an admin VAULT_TOKEN) with a token's claims,
     /// and check the role's read rights on every `secrets` path
     Diagnose(Box<crate::inspect::DiagnoseArgs>),
@@ -114,7 +117,7 @@ pub fn run(cli: Cli, env: &[(String, String)]) -> ExitCode {
         .context("starting the async runtime")
         .and_then(|runtime| runtime.block_on(dispatch(cli, env, &mut log)));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) if in_ci => {
             report(&mut log, &format!("{error:#}"));
             ExitCode::FAILURE
@@ -136,21 +139,23 @@ fn report(log: &mut Log<io::Stdout>, message: &str) {
     }
 }
 
-async fn dispatch(cli: Cli, env: &[(String, String)], log: &mut Log<io::Stdout>) -> Result<()> {
+async fn dispatch(cli: Cli, env: &[(String, String)], log: &mut Log<io::Stdout>) -> Result<ExitCode> {
+    let done = |result: Result<()>| result.map(|()| ExitCode::SUCCESS);
     match cli.command {
         Some(Command::Post) => {
             let post = post::PostStep::from_env(env).context("reading the main step's state (STATE_*)")?;
             post::run(post, log).await;
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
-        Some(Command::FakeToken(args)) => fake_token_command(args, cli.job.into(), env),
-        Some(Command::Diagnose(args)) => crate::inspect::run(*args, cli.job.into(), env, local_job, log).await,
+        Some(Command::FakeToken(args)) => done(fake_token_command(args, cli.job.into(), env)),
+        Some(Command::Diagnose(args)) => done(crate::inspect::run(*args, cli.job.into(), env, local_job, log).await),
+        Some(Command::Exec(args)) => crate::exec::run(*args, cli.job.into(), env, local_job, log).await,
         None => {
             let config = Config::from_env(env, cli.inputs.clone(), cli.job.into(), local_job)?;
             if config.dry_run {
-                return dry_run::run(&config, cli.inputs.secrets.is_some(), cli.write_to.as_deref(), log);
+                return done(dry_run::run(&config, cli.inputs.secrets.is_some(), cli.write_to.as_deref(), log));
             }
-            step::run(&config, log).await
+            done(step::run(&config, log).await)
         }
     }
 }

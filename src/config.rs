@@ -18,9 +18,12 @@ use crate::runner::FileCommands;
 use crate::spec::{self, Request};
 use crate::tls::{self, TlsSettings};
 use repository::Repository;
+use values::{bounded, mount, namespace, naming, short};
+pub use values::{duration, flag};
 
 mod addr;
 mod repository;
+mod values;
 
 /// A problem with the step's inputs or environment, found before anything is sent anywhere.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +81,7 @@ struct RunnerVars {
     actions_id_token_request_url: Option<String>,
     actions_id_token_request_token: Option<String>,
     vault_addr: Option<String>,
+    vault_token: Option<String>,
     vault_cacert: Option<String>,
     runner_temp: Option<PathBuf>,
     ssl_cert_file: Option<String>,
@@ -123,6 +127,8 @@ pub enum JwtSource {
     Oidc { request_url: Url, request_token: SecretString },
     /// A fake token minted locally (dry run).
     Fake,
+    /// No login: `exec --use-vault-token` runs with the `VAULT_TOKEN` of the environment, as it is.
+    ExistingToken(SecretString),
 }
 
 /// Everything the main step needs, validated.
@@ -179,8 +185,25 @@ impl Config {
         job: JobContext,
         local: impl FnOnce() -> JobContext,
     ) -> Result<Self, ConfigError> {
+        Self::for_exec(env, flags, job, local, false)
+    }
+
+    /// [`Config::from_env`] for `exec`, which may run with the environment's `VAULT_TOKEN` instead of a
+    /// login (`use_vault_token`).
+    pub fn for_exec(
+        env: &[(String, String)],
+        flags: Inputs,
+        job: JobContext,
+        local: impl FnOnce() -> JobContext,
+        use_vault_token: bool,
+    ) -> Result<Self, ConfigError> {
         let inputs = merge(flags, read_inputs(env)?);
-        let vars: RunnerVars = envy::from_iter(env.iter().cloned()).map_err(ConfigError::Environment)?;
+        let mut vars: RunnerVars = envy::from_iter(env.iter().cloned()).map_err(ConfigError::Environment)?;
+        if !use_vault_token {
+            vars.vault_token = None;
+        } else if vars.vault_token.is_none() {
+            vars.vault_token = Some(String::new());
+        }
         Self::build(inputs, vars, Proxies::from_env(env), job, local)
     }
 
@@ -325,50 +348,6 @@ fn app(input: Option<&str>, repository: Repository) -> Result<String, ConfigErro
     }
 }
 
-/// Names end up in URLs and in every message: a name longer than any real one is refused without
-/// being echoed.
-fn short(input: &'static str, value: &str) -> Result<(), ConfigError> {
-    const MAX_NAME: usize = 256;
-    if value.chars().count() > MAX_NAME {
-        let problem = format!("is {} characters long; at most {MAX_NAME} are accepted", value.chars().count());
-        return Err(ConfigError::Invalid { input, problem });
-    }
-    Ok(())
-}
-
-fn mount(input: Option<&str>) -> Result<String, ConfigError> {
-    vault_path("mount", input.unwrap_or(DEFAULT_MOUNT)).ok_or_else(|| ConfigError::Invalid {
-        input: "mount",
-        problem: "expected an auth mount path like `jwt` or `gitea/jwt` (letters, digits, `-`, `_`, `.`)".into(),
-    })?
-}
-
-/// A mount or namespace: it goes into URLs and headers, so plain path segments only. `Some(Err)` when it
-/// is too long, `None` when it is not a path.
-fn vault_path(input: &'static str, value: &str) -> Option<Result<String, ConfigError>> {
-    if let Err(e) = short(input, value) {
-        return Some(Err(e));
-    }
-    let value = value.trim_matches('/');
-    let valid = !value.is_empty()
-        && value.split('/').all(|s| !s.is_empty() && s != ".." && s != ".")
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
-    valid.then(|| Ok(value.to_owned()))
-}
-
-fn naming(input: Option<&str>) -> Result<Naming, ConfigError> {
-    input.map_or(Ok(Naming::Default), |v| {
-        v.parse().map_err(|e: crate::names::NamingError| ConfigError::Message(e.to_string()))
-    })
-}
-
-fn namespace(value: &str) -> Result<String, ConfigError> {
-    vault_path("namespace", value).ok_or_else(|| ConfigError::Invalid {
-        input: "namespace",
-        problem: "expected a namespace path like `team-a` or `org/team-a` (letters, digits, `-`, `_`, `.`)".into(),
-    })?
-}
-
 /// Runners set every file-command variable; an empty one means there is no such file, not a file named "".
 fn non_empty(path: Option<PathBuf>) -> Option<PathBuf> {
     path.filter(|p| !p.as_os_str().is_empty())
@@ -377,6 +356,15 @@ fn non_empty(path: Option<PathBuf>) -> Option<PathBuf> {
 fn jwt_source(inputs: &Inputs, vars: &RunnerVars, dry_run: bool) -> Result<JwtSource, ConfigError> {
     if let Some(jwt) = &inputs.jwt {
         return Ok(JwtSource::Given(SecretString::from(jwt.trim().to_owned())));
+    }
+    if let Some(token) = vars.vault_token.as_deref() {
+        return match token.trim() {
+            "" => Err(ConfigError::Missing {
+                input: "VAULT_TOKEN",
+                hint: "log in first (`bao login`), or drop --use-vault-token",
+            }),
+            token => Ok(JwtSource::ExistingToken(SecretString::from(token.to_owned()))),
+        };
     }
     if dry_run {
         return Ok(JwtSource::Fake);
@@ -401,42 +389,6 @@ fn tls(inputs: &Inputs, vars: &RunnerVars) -> Result<TlsSettings, ConfigError> {
     TlsSettings::from_inputs(ca, inputs.client_certificate.as_deref(), inputs.client_key.as_deref(), skip_verify)
         .map(|settings| settings.with_system_bundle(bundle))
         .map_err(|e| ConfigError::Invalid { input: e.input, problem: e.problem })
-}
-
-/// Parses a boolean input the way YAML authors write them.
-pub fn flag(input: &'static str, value: Option<&str>, default: bool) -> Result<bool, ConfigError> {
-    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-        None => Ok(default),
-        Some("true" | "yes" | "on" | "1") => Ok(true),
-        Some("false" | "no" | "off" | "0") => Ok(false),
-        Some(other) => {
-            let problem = format!("expected true or false, got `{}`", crate::names::shown(other));
-            Err(ConfigError::Invalid { input, problem })
-        }
-    }
-}
-
-/// A wait the step itself sits through (`timeout`, `wait-for-unseal`): at most a day, since a CI job
-/// never runs longer, and `timeout` at least a second, so that a request can be made at all.
-fn bounded(input: &'static str, value: &str) -> Result<Duration, ConfigError> {
-    const DAY: Duration = Duration::from_secs(24 * 3600);
-    let parsed = duration(input, value)?;
-    let too_short = input == "timeout" && parsed < Duration::from_secs(1);
-    if parsed > DAY || too_short {
-        let range = if input == "timeout" { "between 1s and 24h" } else { "at most 24h" };
-        let problem = format!("must be {range}, got `{}`", crate::names::shown(value.trim()));
-        return Err(ConfigError::Invalid { input, problem });
-    }
-    Ok(parsed)
-}
-
-/// Parses `90`, `90s`, `15m`, `1h 30m`: a bare number is seconds, as in Vault's TTL fields.
-pub fn duration(input: &'static str, value: &str) -> Result<Duration, ConfigError> {
-    let value = value.trim();
-    value.parse::<u64>().map(Duration::from_secs).or_else(|_| humantime::parse_duration(value)).map_err(|_| {
-        let problem = format!("expected a duration like 90s, 15m or 1h, got `{}`", crate::names::shown(value));
-        ConfigError::Invalid { input, problem }
-    })
 }
 
 #[cfg(test)]

@@ -121,6 +121,11 @@ impl Exports {
         }
     }
 
+    /// The env vars, for `exec` to give its command instead of writing them to `GITHUB_ENV`.
+    pub fn env(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.env.iter().map(|e| (e.name.as_str(), e.value.as_str()))
+    }
+
     /// One line for the log: the names, never the values.
     pub fn describe(&self) -> String {
         let names = |entries: &[Entry]| entries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ");

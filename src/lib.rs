@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnose;
 pub mod dry_run;
+pub mod exec;
 pub mod exports;
 pub mod fake_token;
 pub mod fetch;

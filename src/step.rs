@@ -18,10 +18,23 @@ use crate::vault::{self, Login, Vault, VaultError};
 use crate::{diagnose, oidc, progress, summary};
 
 /// Revoking after a failure gets its own small budget: the step's deadline may be what just ran out.
-const CLEANUP_BUDGET: Duration = Duration::from_secs(10);
+pub(crate) const CLEANUP_BUDGET: Duration = Duration::from_secs(10);
 
 /// Runs the main step against Vault. On error nothing has been exported and the token is revoked.
 pub async fn run<W: Write>(config: &Config, log: &mut Log<W>) -> Result<()> {
+    let (vault, forge) = connect(config, log)?;
+    let (login, now) = log_in(config, &vault, &forge, log).await?;
+    match after_login(config, &vault, &login, log, now).await {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            revoke_after_failure(config, &vault, &login.token, log).await;
+            Err(error)
+        }
+    }
+}
+
+/// The Vault client and the forge's (for the ID token), after the TLS warnings the settings deserve.
+pub(crate) fn connect<W: Write>(config: &Config, log: &mut Log<W>) -> Result<(Vault, reqwest::Client)> {
     for warning in tls::warnings(&config.addr, &config.tls) {
         log.warning(&warning);
     }
@@ -31,14 +44,7 @@ pub async fn run<W: Write>(config: &Config, log: &mut Log<W>) -> Result<()> {
     let notice = progress::notice(&config.addr, log.debug_enabled());
     let vault = Vault::new(http, config.addr.clone(), config.namespace.clone(), config.timeout, notice)
         .wait_for_unseal(config.wait_for_unseal);
-    let (login, now) = log_in(config, &vault, &forge, log).await?;
-    match after_login(config, &vault, &login, log, now).await {
-        Ok(()) => Ok(()),
-        Err(error) => {
-            revoke_after_failure(config, &vault, &login.token, log).await;
-            Err(error)
-        }
-    }
+    Ok((vault, forge))
 }
 
 /// Everything that follows a login. Whatever fails here, the caller revokes the token.
@@ -76,7 +82,7 @@ fn forge_client(config: &Config, vault_client: &reqwest::Client) -> Result<reqwe
 /// for an unseal, say) is replaced by a fresh one, once: the forge issues new ones for as long as the job
 /// runs. Vault judges expiry with its own clock and leeway, so its answer, not the token's `exp`, decides.
 /// A login that succeeded is never repeated.
-async fn log_in<W: Write>(
+pub(crate) async fn log_in<W: Write>(
     config: &Config,
     vault: &Vault,
     http: &reqwest::Client,
@@ -121,6 +127,7 @@ async fn id_token<W: Write>(config: &Config, http: &reqwest::Client, log: &mut L
         JwtSource::Fake => {
             anyhow::bail!("a fake token cannot log in; drop `dry-run` or sign it (see `vault-login fake-token`)")
         }
+        JwtSource::ExistingToken(_) => anyhow::bail!("an existing VAULT_TOKEN is used as it is, without a login"),
     };
     match (&config.jwt, mask_token(log, jwt.expose_secret())) {
         (JwtSource::Given(_), Err(e)) => Err(e.context("input `jwt`")),
@@ -129,7 +136,7 @@ async fn id_token<W: Write>(config: &Config, http: &reqwest::Client, log: &mut L
 }
 
 /// Tokens are single-line and long; a token that cannot be masked is not one to use.
-fn mask_token<W: Write>(log: &mut Log<W>, token: &str) -> Result<()> {
+pub(crate) fn mask_token<W: Write>(log: &mut Log<W>, token: &str) -> Result<()> {
     match log.mask(token) {
         outcome if outcome.is_emitted() => Ok(()),
         _ => anyhow::bail!("refusing a token that cannot be masked (blank, multi-line or under 3 characters)"),
@@ -194,7 +201,12 @@ fn write_ca_file(config: &Config, pem: &str) -> Result<String> {
 }
 
 /// Revokes at once, and tells the post step so, which then has nothing left to do.
-async fn revoke_after_failure<W: Write>(config: &Config, vault: &Vault, token: &SecretString, log: &mut Log<W>) {
+pub(crate) async fn revoke_after_failure<W: Write>(
+    config: &Config,
+    vault: &Vault,
+    token: &SecretString,
+    log: &mut Log<W>,
+) {
     match vault::revoke_self(&vault.with_budget(CLEANUP_BUDGET, "the clean-up budget"), token).await {
         Ok(()) => {
             log.info("Nothing was exported; the Vault token was revoked.");

@@ -60,12 +60,12 @@ fn skipped_line(skipped: &Skipped) -> String {
 
 /// A code span in a table cell: GFM splits rows at `|` before it parses code spans, and turns `\|` back
 /// into `|` inside them.
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     code(text).replace('|', "\\|")
 }
 
 /// `text` as an inline code span that shows it exactly, invisible characters made visible.
-fn code(text: &str) -> String {
+pub(crate) fn code(text: &str) -> String {
     let shown = visible(text);
     let longest_run = shown.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest_run + 1);

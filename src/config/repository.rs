@@ -28,7 +28,7 @@ pub(super) fn resolve(from_env: Option<&str>, jwt: &JwtSource) -> Repository {
     }
     let claimed = match jwt {
         JwtSource::Given(jwt) => Claims::peek(jwt.expose_secret()).ok().and_then(|c| c.text("repository")),
-        JwtSource::Oidc { .. } | JwtSource::Fake => None,
+        JwtSource::Oidc { .. } | JwtSource::Fake | JwtSource::ExistingToken(_) => None,
     };
     match (claimed.filter(|c| is_owner_name(c)), from_env) {
         (Some(claimed), _) => Repository::Known(claimed),

@@ -44,3 +44,29 @@ pub(super) fn decode_login(answer: Option<Value>) -> Result<Login, &'static str>
 pub async fn revoke_self(vault: &Vault, token: &SecretString) -> Result<(), VaultError> {
     vault.post("auth/token/revoke-self", Some(token), &json!({}), Replay::Safe).await.map(drop)
 }
+
+/// `POST auth/token/renew-self`: extends the token by its role's `token_ttl`, up to `token_max_ttl`.
+/// Returns the TTL Vault granted, in seconds.
+pub async fn renew_self(vault: &Vault, token: &SecretString) -> Result<u64, VaultError> {
+    let path = "auth/token/renew-self";
+    let answer = vault.post(path, Some(token), &json!({}), Replay::Safe).await?;
+    let granted = answer.as_ref().and_then(|a| a.pointer("/auth/lease_duration"));
+    granted.map(|ttl_field| ttl(Some(ttl_field))).ok_or_else(|| VaultError::Decode {
+        method: "POST".into(),
+        path: path.into(),
+        detail: "the answer has no `auth.lease_duration`".into(),
+    })
+}
+
+/// `GET auth/token/lookup-self`: what a token used as it is (`exec --use-vault-token`) carries.
+pub async fn lookup_self(vault: &Vault, token: &SecretString) -> Result<Login, VaultError> {
+    let answer = vault.get("auth/token/lookup-self", token).await?.unwrap_or_default();
+    let data = answer.get("data").unwrap_or(&Value::Null);
+    let policies = data.get("policies").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    Ok(Login {
+        token: token.clone(),
+        accessor: data.get("accessor").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        policies: policies.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        lease_duration: ttl(data.get("ttl")),
+    })
+}

@@ -8,10 +8,10 @@ mod fuzz;
 mod seal;
 mod secrets;
 
-pub use auth::{Login, login, revoke_self};
+pub use auth::{Login, login, lookup_self, renew_self, revoke_self};
 pub use client::{Notice, Progress, Replay, Vault, attempt_timeout};
 pub use seal::SealStatus;
-pub use secrets::{Lease, Mount, SecretData, mount_of, read};
+pub use secrets::{Lease, Mount, SecretData, mount_of, read, renew_lease};
 
 use std::time::Duration;
 

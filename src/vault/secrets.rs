@@ -1,10 +1,10 @@
 //! Reading secrets: which engine serves a path, and what it holds.
 
 use secrecy::SecretString;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::answer::ttl;
-use super::{Vault, VaultError};
+use super::{Replay, Vault, VaultError};
 
 /// The secrets engine mounted above a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +102,19 @@ pub(super) fn decode_read(mut answer: Value, mount: &Mount) -> Result<Option<Sec
         Value::Object(map) => Ok(Some(SecretData { data: map, lease, version: None })),
         _ => Err("`data` is not an object"),
     }
+}
+
+/// `PUT sys/leases/renew {lease_id}` (the default policy allows it): extends a lease by its engine's
+/// default TTL, up to its `max_ttl`. Returns the duration Vault granted, in seconds.
+pub async fn renew_lease(vault: &Vault, token: &SecretString, lease_id: &str) -> Result<u64, VaultError> {
+    let path = "sys/leases/renew";
+    let answer = vault.post(path, Some(token), &json!({ "lease_id": lease_id }), Replay::Safe).await?;
+    let granted = answer.as_ref().and_then(|a| a.get("lease_duration"));
+    granted.map(|field| ttl(Some(field))).ok_or_else(|| VaultError::Decode {
+        method: "PUT".into(),
+        path: path.into(),
+        detail: "the answer has no `lease_duration`".into(),
+    })
 }
 
 fn lease(answer: &Value) -> Option<Lease> {

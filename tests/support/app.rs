@@ -15,6 +15,7 @@ pub struct AppOptions {
     kv2: Vec<(String, Value)>,
     kv1: Vec<(String, Value)>,
     database: bool,
+    database_ttl: Option<String>,
     bound_claims: Option<Value>,
     role_fields: Map<String, Value>,
 }
@@ -39,6 +40,13 @@ impl AppOptions {
     /// Configures `postgres/config/<app>` and `postgres/roles/<app>` (group role `<app>_role`).
     pub fn database(mut self) -> Self {
         self.database = true;
+        self
+    }
+
+    /// The database role's `default_ttl` (default: 5m), for tests of lease renewal.
+    pub fn database_ttl(mut self, ttl: &str) -> Self {
+        self.database = true;
+        self.database_ttl = Some(ttl.to_owned());
         self
     }
 
@@ -102,7 +110,7 @@ impl App {
             bao.write(&format!("kv/{}/{path}", app.name), data.clone()).await;
         }
         if options.database {
-            app.provision_database().await;
+            app.provision_database(&options).await;
         }
         app
     }
@@ -137,7 +145,7 @@ impl App {
         role
     }
 
-    async fn provision_database(&self) {
+    async fn provision_database(&self, options: &AppOptions) {
         let (bao, pg) = (&self.services.bao, &self.services.pg);
         pg.create_nologin_role(&self.pg_group_role).await;
         let config = json!({
@@ -156,7 +164,7 @@ impl App {
         );
         let role = json!({
             "db_name": self.name, "creation_statements": [creation],
-            "default_ttl": "5m", "max_ttl": "1h",
+            "default_ttl": options.database_ttl.as_deref().unwrap_or("5m"), "max_ttl": "1h",
         });
         bao.write(&format!("postgres/roles/{}", self.name), role).await;
     }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -174,6 +175,27 @@ impl Job {
     }
 
     async fn run_step(&self, stage: &str, args: &[&str], vars: BTreeMap<String, String>) -> StepResult {
+        self.spawn_step(stage, args, vars).finish().await
+    }
+
+    /// `vault-login exec <the job's inputs as flags> -- <command>`, as a later `run:` step would call it.
+    pub async fn run_exec(&self, command: &[&str]) -> StepResult {
+        self.spawn_exec(command).finish().await
+    }
+
+    /// [`Job::run_exec`], returning at once: the test signals the step, then [`RunningStep::finish`]es it.
+    pub fn spawn_exec(&self, command: &[&str]) -> RunningStep<'_> {
+        let mut args = vec!["exec".to_owned()];
+        for (name, value) in &self.inputs {
+            args.extend([format!("--{name}"), value.clone()]);
+        }
+        args.push("--".to_owned());
+        args.extend(command.iter().map(|c| c.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.spawn_step("exec", &args, BTreeMap::new())
+    }
+
+    fn spawn_step(&self, stage: &str, args: &[&str], vars: BTreeMap<String, String>) -> RunningStep<'_> {
         let n = self.steps.fetch_add(1, Ordering::SeqCst);
         let files = self.dir.path().join(format!("step-{n}-{stage}"));
         for dir in [&files, &self.runner_temp(), &self.dir.path().join("workspace")] {
@@ -213,7 +235,30 @@ impl Job {
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {}: {e}", self.program.display()));
-        let out = tokio::time::timeout(self.timeout, child.wait_with_output())
+        RunningStep { child, files, env, stage: stage.to_owned(), timeout: self.timeout, _job: PhantomData }
+    }
+}
+
+/// A step still running; it borrows its job, whose folder holds the step's files and working directory.
+pub struct RunningStep<'job> {
+    child: tokio::process::Child,
+    files: PathBuf,
+    env: BTreeMap<String, String>,
+    stage: String,
+    timeout: Duration,
+    _job: PhantomData<&'job Job>,
+}
+
+impl RunningStep<'_> {
+    /// The step's process id, to signal it.
+    pub fn pid(&self) -> i32 {
+        self.child.id().and_then(|id| i32::try_from(id).ok()).expect("a running step")
+    }
+
+    /// Waits for the step to end and reads what it left.
+    pub async fn finish(self) -> StepResult {
+        let (stage, files, env) = (self.stage, self.files, self.env);
+        let out = tokio::time::timeout(self.timeout, self.child.wait_with_output())
             .await
             .unwrap_or_else(|_| panic!("{stage} step still running after {:?}: killed", self.timeout))
             .expect("wait for the step");
