@@ -152,6 +152,9 @@ async fn dispatch(cli: Cli, env: &[(String, String)], log: &mut Log<io::Stdout>)
         Some(Command::Exec(args)) => crate::exec::run(*args, cli.job.into(), env, local_job, log).await,
         None => {
             let config = Config::from_env(env, cli.inputs.clone(), cli.job.into(), local_job)?;
+            if config.install_only {
+                return done(crate::install::install(&config, log));
+            }
             if config.dry_run {
                 return done(dry_run::run(&config, cli.inputs.secrets.is_some(), cli.write_to.as_deref(), log));
             }

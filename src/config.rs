@@ -77,6 +77,7 @@ struct RunnerVars {
     github_output: Option<PathBuf>,
     github_state: Option<PathBuf>,
     github_step_summary: Option<PathBuf>,
+    github_path: Option<PathBuf>,
     runner_debug: Option<String>,
     actions_id_token_request_url: Option<String>,
     actions_id_token_request_token: Option<String>,
@@ -134,6 +135,8 @@ pub enum JwtSource {
 /// Everything the main step needs, validated.
 pub struct Config {
     pub dry_run: bool,
+    /// `install-only`: put the binary on PATH, nothing else (no address or ID token needed).
+    pub install_only: bool,
     pub in_ci: bool,
     pub debug: bool,
     pub addr: Url,
@@ -214,7 +217,8 @@ impl Config {
         job: JobContext,
         local: impl FnOnce() -> JobContext,
     ) -> Result<Self, ConfigError> {
-        let dry_run = flag("dry-run", inputs.dry_run.as_deref(), false)?;
+        let install_only = flag("install-only", inputs.install_only.as_deref(), false)?;
+        let dry_run = flag("dry-run", inputs.dry_run.as_deref(), false)? || install_only;
         let in_ci = vars.github_actions.as_deref() == Some("true");
         let mut job = job.or(job_context(&vars));
         if dry_run && !in_ci {
@@ -236,7 +240,8 @@ impl Config {
         let naming = naming(inputs.naming.as_deref())?;
         crate::fetch::check_names(&secrets, naming)?;
         Ok(Self {
-            dry_run,
+            dry_run: dry_run && !install_only,
+            install_only,
             in_ci,
             debug: vars.runner_debug.as_deref() == Some("1"),
             jwt,
@@ -273,6 +278,7 @@ impl Config {
                 output: non_empty(vars.github_output),
                 state: non_empty(vars.github_state),
                 summary: non_empty(vars.github_step_summary),
+                path: non_empty(vars.github_path),
             },
             job,
         })

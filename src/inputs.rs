@@ -91,6 +91,12 @@ pub struct Inputs {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bao_env: Option<String>,
 
+    /// Only put `vault-login` on later steps' PATH, for `vault-login exec`; log in to nothing
+    /// [default: false]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub install_only: Option<String>,
+
     /// Show the plan with a fake token; contact nothing, write nothing [default: false]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -18,6 +18,7 @@ pub mod fetch;
 pub mod hardening;
 pub mod inputs;
 pub mod inspect;
+pub mod install;
 pub mod local_git;
 pub mod mask;
 pub mod names;

@@ -185,6 +185,10 @@ async fn export<W: Write>(
         log.warning(&format!("could not write the step summary (GITHUB_STEP_SUMMARY): {e}"));
     }
     log.info(&exports.describe());
+    // Like the summary: once later steps were handed the exports, this must not revoke the token.
+    if let Err(e) = crate::install::install(config, log) {
+        log.warning(&format!("{e:#}; later steps cannot call `vault-login exec`"));
+    }
     Ok(())
 }
 

@@ -167,6 +167,23 @@ async fn deploy_example_connects_to_postgres_as_the_dynamic_user_and_drops_it() 
     show(&run);
 }
 
+#[tokio::test]
+async fn exec_example_gives_the_secrets_to_one_command_and_revokes_them_when_it_ends() {
+    let lab = Lab::start().await;
+    let run = lab.runner().run("examples/workflows/exec.yml").await;
+    run.assert_success();
+    let psql = run.step("psql");
+    let user = psql.output.lines().find(|l| l.starts_with("v-")).expect("the dynamic user").trim().to_owned();
+    assert!(!run.log.contains(&user), "the user name is masked in the log: {run:?}");
+    assert!(run.log.contains("Receipt: Vault token"), "{run:?}");
+    assert!(!run.env.contains_key("VAULT_TOKEN") && !run.env.contains_key("PGPASSWORD"), "{:?}", run.env.keys());
+    assert!(run.step("Later steps got nothing").output.contains("No secret and no token"), "{run:?}");
+    assert!(lab.services.pg.role_gone(&user).await, "the database user died with the token");
+    let jwt = lab.issuer.issued_tokens()[0].clone();
+    assert_nothing_leaks(&run, &[&jwt, &user, &lab.api_key]);
+    show(&run);
+}
+
 /// A job whose later step prints what tools make of secrets: `echo "$S" | base64`, the base64 of
 /// `user:password` (HTTP Basic auth, docker's `auth`), and one field of a JSON-valued secret as
 /// `jq -r .password` prints it (sed here, which every runner image has).

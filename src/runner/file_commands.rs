@@ -231,6 +231,8 @@ pub struct FileCommands {
     /// `GITHUB_STEP_SUMMARY`: Markdown shown on the run page (GitHub and
     /// Gitea ≥ v2 only).
     pub summary: Option<PathBuf>,
+    /// `GITHUB_PATH`: directories put in front of later steps' `PATH`.
+    pub path: Option<PathBuf>,
 }
 
 impl FileCommands {
@@ -247,6 +249,16 @@ impl FileCommands {
     /// Saves state for the post step; `Ok(false)` if there is no state file.
     pub fn write_state(&self, entries: &[(&str, &str)]) -> Result<bool, FileCommandError> {
         write_entries(self.state.as_deref(), entries)
+    }
+
+    /// Puts `dir` in front of later steps' `PATH`; `Ok(false)` if there is no path file. A directory
+    /// whose name holds a line break would add another line, so it is refused.
+    pub fn write_path(&self, dir: &Path) -> Result<bool, FileCommandError> {
+        let text = dir.to_str().filter(|t| !t.contains(['\n', '\r'])).ok_or_else(|| FileCommandError::Io {
+            path: dir.to_owned(),
+            source: std::io::Error::other("not a single line of UTF-8, which GITHUB_PATH cannot hold"),
+        })?;
+        write_text(self.path.as_deref(), &format!("{text}\n"))
     }
 
     /// Appends Markdown verbatim; `Ok(false)` if there is no summary file.
