@@ -2,7 +2,7 @@
 // Runs the prebuilt vault-login binary for this runner and passes its exit code through.
 // Plain CommonJS with no dependencies: act-based runners (Gitea, Forgejo) run whatever `node` the job
 // image has, which may be as old as Node 16.
-const { spawnSync } = require('child_process');
+const { spawn } = require('child_process');
 const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
@@ -10,10 +10,14 @@ const path = require('path');
 const DIST = path.join(__dirname, '..', 'dist');
 const ARCHES = { x64: 'x64', arm64: 'arm64' };
 
-function fail(message) {
+function userFacing(message) {
   const error = new Error(message);
   error.userFacing = true;
-  throw error;
+  return error;
+}
+
+function fail(message) {
+  throw userFacing(message);
 }
 
 // The binary to run. In a job (GITHUB_ACTIONS=true) only the release binary that matches dist/SHA256SUMS:
@@ -50,23 +54,40 @@ function command(kind, message) {
   process.stdout.write(`::${kind}::vault-login: ${message.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}\n`);
 }
 
+// The signals a runner sends to stop a step. The shim passes them on and waits: the binary then writes
+// nothing more and revokes what it holds. Without this the binary would run on, reparented, after the
+// shim was gone.
+const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 // Runs the binary with `args`; `lenient` (the post step) turns a shim failure into a warning.
 module.exports = function run(args, lenient) {
+  const finish = (error, status) => {
+    if (!error) {
+      process.exitCode = status;
+      return;
+    }
+    const message = error.userFacing ? error.message : String(error && error.stack || error);
+    command(lenient ? 'warning' : 'error', message);
+    process.exitCode = lenient ? 0 : 1;
+  };
+  let child;
   try {
     const bin = binary(process.env);
     if (bin.verify && process.env.VAULT_LOGIN_BIN) {
       command('warning', 'VAULT_LOGIN_BIN is ignored in a job: only the checksum-verified binary of dist/ runs');
     }
     if (bin.verify) verify(bin.file);
-    const result = spawnSync(bin.file, args, { stdio: 'inherit' });
-    if (result.error) fail(`cannot run ${bin.file}: ${result.error.message}`);
-    if (result.signal) fail(`vault-login was killed by ${result.signal}`);
-    // The post step must never fail the job: the token's TTL still bounds what was not revoked.
-    if (lenient && result.status !== 0) fail(`vault-login exited with code ${result.status}`);
-    process.exitCode = result.status;
+    child = spawn(bin.file, args, { stdio: 'inherit' });
+    child.on('error', (error) => finish(userFacing(`cannot run ${bin.file}: ${error.message}`)));
   } catch (error) {
-    const message = error.userFacing ? error.message : String(error && error.stack || error);
-    command(lenient ? 'warning' : 'error', message);
-    process.exitCode = lenient ? 0 : 1;
+    finish(error);
+    return;
   }
+  for (const signal of FORWARDED) process.on(signal, () => child.kill(signal));
+  child.on('exit', (status, signal) => {
+    if (signal) return finish(userFacing(`vault-login was killed by ${signal}`));
+    // The post step must never fail the job: the token's TTL still bounds what was not revoked.
+    if (lenient && status !== 0) return finish(userFacing(`vault-login exited with code ${status}`));
+    finish(null, status);
+  });
 };

@@ -30,6 +30,7 @@ pub mod runner;
 pub mod spec;
 pub mod state;
 pub mod step;
+pub mod stop;
 pub mod summary;
 pub mod tls;
 pub mod vault;

@@ -13,6 +13,7 @@ use crate::exports::{self, Exports};
 use crate::fetch::{self, Fetched};
 use crate::runner::Log;
 use crate::state::State;
+use crate::stop::Stop;
 use crate::tls::{self, TlsSettings};
 use crate::vault::{self, Login, Vault, VaultError};
 use crate::{diagnose, oidc, progress, summary};
@@ -22,9 +23,17 @@ pub(crate) const CLEANUP_BUDGET: Duration = Duration::from_secs(10);
 
 /// Runs the main step against Vault. On error nothing has been exported and the token is revoked.
 pub async fn run<W: Write>(config: &Config, log: &mut Log<W>) -> Result<()> {
+    let mut stop = Stop::listen().context("listening for the signals that stop a step")?;
     let (vault, forge) = connect(config, log)?;
     let (login, now) = log_in(config, &vault, &forge, log).await?;
-    match after_login(config, &vault, &login, log, now).await {
+    // Exports are written without a pause once the reads are done, so a stop lands before any of them
+    // or after all of them; `biased` checks for a stop that came during the login first.
+    let outcome = tokio::select! {
+        biased;
+        signal = stop.wait() => Err(anyhow::anyhow!("stopped by {signal} before anything was exported")),
+        outcome = after_login(config, &vault, &login, log, now) => outcome,
+    };
+    match outcome {
         Ok(()) => Ok(()),
         Err(error) => {
             revoke_after_failure(config, &vault, &login.token, log).await;

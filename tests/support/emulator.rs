@@ -25,7 +25,7 @@ mod action;
 mod expr;
 mod masker;
 mod process;
-mod release;
+pub mod release;
 mod stage;
 mod step_run;
 mod workflow;

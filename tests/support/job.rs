@@ -129,8 +129,13 @@ impl Job {
 
     /// The main step: `vault-login` with `INPUT_*`.
     pub async fn run_main(&self) -> StepResult {
+        self.spawn_main().finish().await
+    }
+
+    /// [`Job::run_main`], returning at once: the test signals the step, then [`RunningStep::finish`]es it.
+    pub fn spawn_main(&self) -> RunningStep<'_> {
         let inputs = self.inputs.iter().map(|(k, v)| (input_env_name(k), v.clone())).collect();
-        self.run_step("main", &[], inputs).await
+        self.spawn_step("main", &[], inputs)
     }
 
     /// The post step after `main`: `vault-login post` with `STATE_*` from main's state file.
@@ -253,6 +258,11 @@ impl RunningStep<'_> {
     /// The step's process id, to signal it.
     pub fn pid(&self) -> i32 {
         self.child.id().and_then(|id| i32::try_from(id).ok()).expect("a running step")
+    }
+
+    /// One of the step's file-command files (`state`, `env`, ...), as it is now.
+    pub fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.files.join(name)).unwrap_or_default()
     }
 
     /// Waits for the step to end and reads what it left.

@@ -35,7 +35,7 @@ pub use app::{App, AppOptions};
 pub use bao::{Bao, BaoReply};
 pub use bao_server::{BaoServer, TlsListener};
 pub use issuer::{Issuer, JobClaims, TokenRequest};
-pub use job::{Job, StepResult};
+pub use job::{Job, RunningStep, StepResult};
 pub use leak::assert_no_leak;
 pub use local::run_local;
 pub use postgres::Pg;
