@@ -188,11 +188,13 @@ impl Config {
         job: JobContext,
         local: impl FnOnce() -> JobContext,
     ) -> Result<Self, ConfigError> {
-        Self::for_exec(env, flags, job, local, false)
+        let inputs = merge(flags, read_inputs(env)?);
+        Self::load(env, inputs, job, local, false)
     }
 
-    /// [`Config::from_env`] for `exec`, which may run with the environment's `VAULT_TOKEN` instead of a
-    /// login (`use_vault_token`).
+    /// [`Config::from_env`] for `exec`, a later step of the job: what the action left in the job's
+    /// environment fills what flags do not say, and `use_vault_token` takes the environment's
+    /// `VAULT_TOKEN` instead of a login.
     pub fn for_exec(
         env: &[(String, String)],
         flags: Inputs,
@@ -200,13 +202,22 @@ impl Config {
         local: impl FnOnce() -> JobContext,
         use_vault_token: bool,
     ) -> Result<Self, ConfigError> {
-        let inputs = merge(flags, read_inputs(env)?);
+        let inputs = merge(merge(flags, read_inputs(env)?), left_by_the_action(env));
+        Self::load(env, inputs, job, local, use_vault_token)
+    }
+
+    fn load(
+        env: &[(String, String)],
+        inputs: Inputs,
+        job: JobContext,
+        local: impl FnOnce() -> JobContext,
+        use_vault_token: bool,
+    ) -> Result<Self, ConfigError> {
         let mut vars: RunnerVars = envy::from_iter(env.iter().cloned()).map_err(ConfigError::Environment)?;
-        if !use_vault_token {
-            vars.vault_token = None;
-        } else if vars.vault_token.is_none() {
-            vars.vault_token = Some(String::new());
-        }
+        vars.vault_token = match (use_vault_token, vars.vault_token) {
+            (false, _) => None,
+            (true, token) => Some(token.unwrap_or_default()),
+        };
         Self::build(inputs, vars, Proxies::from_env(env), job, local)
     }
 
@@ -290,6 +301,19 @@ impl Config {
 pub fn read_inputs(env: &[(String, String)]) -> Result<Inputs, ConfigError> {
     let pairs = env.iter().filter(|(_, v)| !v.trim().is_empty()).cloned();
     envy::prefixed("INPUT_").from_iter(pairs).map_err(ConfigError::Environment)
+}
+
+/// What an earlier run of the action left in the job's environment for `exec` (see
+/// [`crate::install`]): the role, mount and audience it used, and the namespace.
+fn left_by_the_action(env: &[(String, String)]) -> Inputs {
+    let var = |name: &str| env.iter().find(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.clone());
+    Inputs {
+        role: var("VAULT_LOGIN_ROLE"),
+        mount: var("VAULT_LOGIN_MOUNT"),
+        audience: var("VAULT_LOGIN_AUDIENCE"),
+        namespace: var("VAULT_NAMESPACE"),
+        ..Inputs::default()
+    }
 }
 
 /// Overlays `top` on `base`, field by field.

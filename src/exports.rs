@@ -164,7 +164,11 @@ fn render(entries: &[Entry]) -> Result<String, runner::FileCommandError> {
 
 /// RFC 3339 time at which the token stops working.
 pub fn expires_at(now: OffsetDateTime, lease_seconds: u64) -> String {
-    let at = now.saturating_add(time::Duration::seconds(i64::try_from(lease_seconds).unwrap_or(i64::MAX)));
+    rfc3339(now.saturating_add(time::Duration::seconds(i64::try_from(lease_seconds).unwrap_or(i64::MAX))))
+}
+
+/// A time as outputs and receipts show it: RFC 3339, whole seconds.
+pub fn rfc3339(at: OffsetDateTime) -> String {
     at.replace_nanosecond(0).unwrap_or(at).format(&Rfc3339).unwrap_or_default()
 }
 

@@ -2,7 +2,8 @@
 //!
 //! What is placed there is this very binary, the one the shim verified against `dist/SHA256SUMS`: linked
 //! (or, across file systems, copied) into a folder of its own in `RUNNER_TEMP`, which goes to
-//! `GITHUB_PATH`. A folder of its own, so that nothing else of `RUNNER_TEMP` lands on `PATH`.
+//! `GITHUB_PATH`. A folder of its own, so that nothing else of `RUNNER_TEMP` lands on `PATH`. The role,
+//! mount and audience go to `GITHUB_ENV` as `VAULT_LOGIN_*`, for `exec` to read back.
 
 use std::io::Write;
 use std::path::Path;
@@ -25,8 +26,23 @@ pub fn install<W: Write>(config: &Config, log: &mut Log<W>) -> Result<()> {
     let dir = config.runner_temp.join(BIN_DIR);
     place(&exe, &dir).with_context(|| format!("putting vault-login in {}", dir.display()))?;
     config.files.write_path(&dir).context("adding vault-login to PATH (GITHUB_PATH)")?;
+    config.files.write_env(&left_for_exec(config)).context("leaving exec's settings (GITHUB_ENV)")?;
     log.info("vault-login is on PATH for later steps: `vault-login exec --secrets '...' -- CMD`");
     Ok(())
+}
+
+/// What `exec` reads back in later steps, so that `role`, `mount` and `audience` are said once. Install-only
+/// runs export nothing else, so they leave the address and namespace too; a full run exported them.
+fn left_for_exec(config: &Config) -> Vec<(&'static str, &str)> {
+    let mut entries = vec![("VAULT_LOGIN_ROLE", config.role.as_str()), ("VAULT_LOGIN_MOUNT", config.mount.as_str())];
+    entries.push(("VAULT_LOGIN_AUDIENCE", config.audience.as_str()));
+    if config.install_only && !config.addr_is_placeholder {
+        entries.push(("VAULT_ADDR", config.addr_text()));
+    }
+    if let (true, Some(namespace)) = (config.install_only, &config.namespace) {
+        entries.push(("VAULT_NAMESPACE", namespace.as_str()));
+    }
+    entries
 }
 
 fn place(exe: &Path, dir: &Path) -> std::io::Result<()> {

@@ -9,8 +9,9 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use url::Url;
 
-use crate::runner::Log;
+use crate::runner::{FileCommands, Log};
 use crate::state::State;
+use crate::summary::code;
 use crate::tls::{self, TlsSettings};
 use crate::vault::{self, Vault, VaultError};
 
@@ -21,6 +22,8 @@ const POST_BUDGET: Duration = Duration::from_secs(15);
 pub struct PostStep {
     state: State,
     system_bundle: Option<PathBuf>,
+    /// `GITHUB_STEP_SUMMARY`, for the receipt's last line.
+    summary: Option<PathBuf>,
 }
 
 impl PostStep {
@@ -28,7 +31,8 @@ impl PostStep {
     pub fn from_env(env: &[(String, String)]) -> Result<Self, envy::Error> {
         let var = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let system_bundle = tls::system_bundle(var("SSL_CERT_FILE"), var("SSL_CERT_DIR"));
-        Ok(Self { state: State::from_env(env)?, system_bundle })
+        let summary = var("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()).map(PathBuf::from);
+        Ok(Self { state: State::from_env(env)?, system_bundle, summary })
     }
 
     fn tls(&self) -> Result<TlsSettings, tls::TlsInputError> {
@@ -46,7 +50,12 @@ impl PostStep {
 
 /// Revokes the saved token and removes the CA file. Every outcome is reported; none fails the job.
 pub async fn run<W: Write>(post: PostStep, log: &mut Log<W>) {
-    revoke(&post, log).await;
+    if let Some(receipt) = revoke(&post, log).await {
+        let files = FileCommands { summary: post.summary.clone(), ..FileCommands::default() };
+        if let Err(e) = files.write_summary(&format!("### vault-login: job end\n\n{receipt}\n")) {
+            log.debug(&format!("could not write the step summary: {e}"));
+        }
+    }
     if let Some(path) = &post.state.vault_cacert_file {
         match tls::remove_ca_file(path) {
             Ok(_) => log.debug(&format!("removed the CA file {}", path.display())),
@@ -55,19 +64,21 @@ pub async fn run<W: Write>(post: PostStep, log: &mut Log<W>) {
     }
 }
 
-async fn revoke<W: Write>(post: &PostStep, log: &mut Log<W>) {
+/// Revokes, and says what became of the token for the step summary (`None`: there was none).
+async fn revoke<W: Write>(post: &PostStep, log: &mut Log<W>) -> Option<String> {
     let state = &post.state;
+    let token_name = format!("token {}", code(state.vault_accessor.as_deref().unwrap_or("(accessor unknown)")));
     if state.vault_token_revoked {
         log.info("Nothing to revoke: the main step failed and revoked the Vault token itself.");
-        return;
+        return Some(format!("The main step revoked {token_name} after its failure, with every lease."));
     }
     let (Some(addr), Some(token)) = (&state.vault_addr, &state.vault_token) else {
         log.notice("vault-login: nothing to revoke (the main step did not log in, or `revoke` is false)");
-        return;
+        return None;
     };
     let Ok(url) = Url::parse(addr) else {
         log.warning(&format!("vault-login: the saved Vault address `{addr}` is not a URL; cannot revoke"));
-        return;
+        return Some(format!("{token_name} was not revoked: it ends with its TTL."));
     };
     let http = post.tls().map_err(|e| e.to_string()).and_then(|tls| {
         Vault::http_client(POST_BUDGET, &tls, &state.proxies())
@@ -77,7 +88,7 @@ async fn revoke<W: Write>(post: &PostStep, log: &mut Log<W>) {
         Ok(http) => http,
         Err(e) => {
             log.warning(&format!("vault-login: {e}; the token was not revoked and stays valid until its TTL runs out"));
-            return;
+            return Some(format!("{token_name} was not revoked: it ends with its TTL."));
         }
     };
     let notice = crate::progress::notice(&url, log.debug_enabled());
@@ -85,15 +96,25 @@ async fn revoke<W: Write>(post: &PostStep, log: &mut Log<W>) {
         .with_budget(POST_BUDGET, "the post step's budget");
     let addr = addr.trim_end_matches('/');
     match vault::revoke_self(&vault, token).await {
-        Ok(()) => log.info(&format!("Revoked the Vault token at {addr}, and every lease it created.")),
-        Err(e) if token_refused(&e) => log.notice(&format!(
-            "vault-login: the Vault at {addr} no longer accepts this token (already revoked, expired, or saved \
-             for another Vault), or its policies do not allow auth/token/revoke-self (the default policy does); \
-             if it is still alive, it expires with its TTL"
-        )),
-        Err(e) => log.warning(&format!(
-            "vault-login: could not revoke the Vault token ({e}); it stays valid until its TTL runs out"
-        )),
+        Ok(()) => {
+            log.info(&format!("Revoked the Vault token at {addr}, and every lease it created."));
+            let at = crate::exports::rfc3339(time::OffsetDateTime::now_utc());
+            Some(format!("Revoked {token_name} at {at}, with every lease it created."))
+        }
+        Err(e) if token_refused(&e) => {
+            log.notice(&format!(
+                "vault-login: the Vault at {addr} no longer accepts this token (already revoked, expired, or \
+                 saved for another Vault), or its policies do not allow auth/token/revoke-self (the default \
+                 policy does); if it is still alive, it expires with its TTL"
+            ));
+            Some(format!("Vault no longer accepts {token_name} (revoked or expired), or may not revoke it."))
+        }
+        Err(e) => {
+            log.warning(&format!(
+                "vault-login: could not revoke the Vault token ({e}); it stays valid until its TTL runs out"
+            ));
+            Some(format!("{token_name} could not be revoked: it ends with its TTL."))
+        }
     }
 }
 

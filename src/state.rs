@@ -22,6 +22,8 @@ pub struct State {
     pub vault_addr: Option<String>,
     pub vault_namespace: Option<String>,
     pub vault_token: Option<SecretString>,
+    /// Names the token in the post step's receipt; not a credential.
+    pub vault_accessor: Option<String>,
     pub vault_ca_pem: Option<String>,
     pub vault_client_cert: Option<String>,
     pub vault_client_key: Option<SecretString>,
@@ -83,6 +85,7 @@ impl State {
             vault_addr => text,
             vault_namespace => text,
             vault_token => secret,
+            vault_accessor => text,
             vault_ca_pem => text,
             vault_client_cert => text,
             vault_client_key => secret,
@@ -121,6 +124,7 @@ mod tests {
             vault_addr: Some("https://vault:8200/".into()),
             vault_namespace: Some("team".into()),
             vault_token: Some(SecretString::from("s.token")),
+            vault_accessor: Some("acc".into()),
             vault_ca_pem: Some("CA".into()),
             vault_client_cert: Some("CERT".into()),
             vault_client_key: Some(SecretString::from("KEY")),
@@ -133,7 +137,7 @@ mod tests {
             vault_token_revoked: true,
         };
         let env = as_env(&state);
-        assert_eq!(env.len(), 13, "one entry per field: {:?}", env.iter().map(|(k, _)| k).collect::<Vec<_>>());
+        assert_eq!(env.len(), 14, "one entry per field: {:?}", env.iter().map(|(k, _)| k).collect::<Vec<_>>());
         let back = State::from_env(&env).unwrap();
         assert_eq!(as_env(&back), env);
     }

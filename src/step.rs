@@ -157,7 +157,7 @@ fn save_state(config: &Config, login: &Login) -> Result<()> {
     let addr = config.addr.as_str();
     let state = if config.revoke {
         let connection = State::connection(addr, config.namespace.as_deref(), &config.tls, &config.proxies);
-        State { vault_token: Some(login.token.clone()), ..connection }
+        State { vault_token: Some(login.token.clone()), vault_accessor: Some(login.accessor.clone()), ..connection }
     } else {
         State { vault_addr: Some(addr.to_owned()), vault_namespace: config.namespace.clone(), ..State::default() }
     };

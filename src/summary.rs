@@ -22,10 +22,11 @@ pub fn render(config: &Config, login: &Login, fetched: &Fetched, now: OffsetDate
     let mut md = String::from("### vault-login\n\n");
     let _ = writeln!(
         md,
-        "Logged in to {} as role {} with policies {}; the token expires at {} and is revoked at job end{}.\n",
+        "Logged in to {} as role {} with policies {}; token {} expires at {} and is revoked at job end{}.\n",
         code(config.addr_text()),
         code(&config.role),
         login.policies.iter().map(|p| code(p)).collect::<Vec<_>>().join(", "),
+        code(&login.accessor),
         expires_at(now, login.lease_duration),
         if config.revoke { "" } else { " only if `revoke` is true (it is false)" },
     );
@@ -33,7 +34,11 @@ pub fn render(config: &Config, login: &Login, fetched: &Fetched, now: OffsetDate
         md.push_str("| Name | Path | Key | Version | Lease expires |\n|---|---|---|---|---|\n");
         for s in &fetched.secrets {
             let version = s.version.map(|v| v.to_string()).unwrap_or_default();
-            let lease = s.lease.as_ref().map(|l| expires_at(now, l.duration)).unwrap_or_default();
+            let lease = s
+                .lease
+                .as_ref()
+                .map(|l| format!("{}{}", expires_at(now, l.duration), if l.renewable { " (renewable)" } else { "" }));
+            let lease = lease.unwrap_or_default();
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {version} | {lease} |",

@@ -39,6 +39,8 @@ async fn exported_token_works_until_the_post_step_revokes_it() {
     let post = job.run_post(&main).await;
     post.assert_success();
     assert!(post.stdout.contains("Revoked the Vault token"), "{post:?}");
+    let receipt = format!("Revoked token `{}` at ", main.outputs["token-accessor"]);
+    assert!(post.summary.contains(&receipt), "the post step ends the receipt: {}", post.summary);
     assert_no_leak(&post, &[&token, &jwt]);
     assert_eq!(app.client(&token).lookup_self().await.status, 403, "the token must be dead after the post step");
     assert!(app.live_tokens().await.is_empty());

@@ -97,6 +97,7 @@ async fn a_read_failing_midway_exports_nothing_and_revokes_at_once() {
     let post = job.run_post(&main).await;
     post.assert_success();
     assert!(post.stdout.contains("the main step failed and revoked the Vault token itself"), "{post:?}");
+    assert!(post.summary.contains("The main step revoked token `"), "{}", post.summary);
 }
 
 #[tokio::test]

@@ -163,3 +163,30 @@ fn a_repository_that_is_not_owner_name_gives_way_to_the_tokens_claim() {
     let named = load(ci(&[act_url, ("INPUT_APP", "webapp")]), Inputs::default()).unwrap();
     assert_eq!(named.role, "gitea_cicd_webapp");
 }
+
+#[test]
+fn exec_reads_back_what_the_action_left_and_the_main_step_does_not() {
+    let left = [("VAULT_LOGIN_ROLE", "ops"), ("VAULT_LOGIN_MOUNT", "gitea/jwt"), ("VAULT_NAMESPACE", "team")];
+    let exec = Config::for_exec(&ci(&left), Inputs::default(), JobContext::default(), || unreachable!(), false);
+    let exec = exec.unwrap();
+    assert_eq!(
+        (exec.role.as_str(), exec.mount.as_str(), exec.namespace.as_deref()),
+        ("ops", "gitea/jwt", Some("team"))
+    );
+    let flags = Inputs { role: Some("flag".into()), ..Inputs::default() };
+    let flagged = Config::for_exec(&ci(&left), flags, JobContext::default(), || unreachable!(), false).unwrap();
+    assert_eq!(flagged.role, "flag", "flags win");
+    let main = load(ci(&left), Inputs::default()).unwrap();
+    assert_eq!((main.role.as_str(), main.mount.as_str()), ("gitea_cicd_webapp", "jwt"), "the main step ignores them");
+
+    let token = Config::for_exec(
+        &ci(&[("VAULT_TOKEN", "s.abc")]),
+        Inputs::default(),
+        JobContext::default(),
+        || unreachable!(),
+        true,
+    );
+    assert!(matches!(token.unwrap().jwt, JwtSource::ExistingToken(_)));
+    let none = Config::for_exec(&ci(&[]), Inputs::default(), JobContext::default(), || unreachable!(), true);
+    assert!(none.err().unwrap().to_string().contains("VAULT_TOKEN"));
+}

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
+use crate::exports::rfc3339;
 use crate::fetch::Fetched;
 use crate::summary::{cell, code};
 use crate::vault::Login;
@@ -111,10 +111,6 @@ impl Receipt {
             }
         }
     }
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.replace_nanosecond(0).unwrap_or(at).format(&Rfc3339).unwrap_or_default()
 }
 
 fn human(seconds: u64) -> String {

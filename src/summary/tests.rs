@@ -103,8 +103,8 @@ fn hostile_names_keep_the_table_and_add_no_markup() {
     }
     assert_eq!((headings, links, html), (1, 0, 0), "only `### vault-login` is markup:\n{md}");
     assert_eq!(cells, 5 * (1 + HOSTILE.len()), "no cell split or merged:\n{md}");
-    // Name, path and key per row; path and key per skipped line; address, role and two policies.
-    assert_eq!(code, 3 * HOSTILE.len() + 2 * HOSTILE.len() + 4, "{md}");
+    // Name, path and key per row; path and key per skipped line; address, role, two policies, accessor.
+    assert_eq!(code, 3 * HOSTILE.len() + 2 * HOSTILE.len() + 5, "{md}");
     assert!(!text_outside_code.contains("evil"), "hostile text outside code spans: {text_outside_code}");
 }
 
