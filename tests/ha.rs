@@ -13,12 +13,13 @@ const SECRET: &str = "ha-secret-3c9b";
 
 /// The app, provisioned through the active node: a standby routes a request by its own copy of the mount
 /// table, so a write sent through it right after a mount was enabled can miss that mount. Once every node
-/// has it all, the app's checks and clean-up go to `node`, the one the job talks to.
+/// serves the secret (the last thing written), the app's checks and clean-up go to `node`, the one the
+/// job talks to.
 async fn provision(cluster: &RaftCluster, node: usize, issuer: &Issuer) -> App {
     let shared = Services::from_env();
     let options = AppOptions::new().kv2("config", json!({ "api_key": SECRET }));
     let mut app = App::provision(&cluster.services(&shared, cluster.active().await), issuer, options).await;
-    cluster.wait_replicated().await;
+    cluster.wait_readable(&format!("kvv2/data/{}/config", app.name)).await;
     app.services = cluster.services(&shared, node);
     app
 }

@@ -9,6 +9,7 @@
 use std::future::Future;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -19,10 +20,10 @@ use super::{Bao, Services};
 /// Start-up and failover both finish in a few seconds on loopback; this only bounds a broken cluster.
 const DEADLINE: Duration = Duration::from_secs(30);
 
-/// One node: its API address and, while it runs, its process.
+/// One node: its API address and, until the test kills it, its process.
 struct Node {
     addr: String,
-    child: Option<Child>,
+    child: Mutex<Option<Child>>,
 }
 
 /// A running cluster, initialised and unsealed, every node a Raft voter.
@@ -56,7 +57,7 @@ impl RaftCluster {
         };
         for (i, port) in ports.into_iter().enumerate() {
             let child = cluster.spawn(i, port);
-            cluster.nodes.push(Node { addr: format!("http://127.0.0.1:{port}"), child: Some(child) });
+            cluster.nodes.push(Node { addr: format!("http://127.0.0.1:{port}"), child: Mutex::new(Some(child)) });
         }
         for i in 0..3 {
             cluster.wait_for(&format!("node {i} to answer sys/health"), || cluster.health_is(i, &[501])).await;
@@ -151,7 +152,7 @@ impl RaftCluster {
 
     /// Kills node `i` (SIGKILL: no step-down, no goodbye to its peers).
     pub fn kill(&mut self, i: usize) {
-        if let Some(mut child) = self.nodes[i].child.take() {
+        if let Some(mut child) = self.nodes[i].child.lock().unwrap().take() {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -163,14 +164,16 @@ impl RaftCluster {
         self.wait_for(&what, || async move { self.agreed_active().await.filter(|&i| i != old) }).await
     }
 
-    /// Waits until every running node has applied the active node's last committed Raft entry, so a
-    /// standby that serves a read itself sees what was just written through the active node.
-    pub async fn wait_replicated(&self) {
-        let active = self.active().await;
-        let committed = self.leader_field(active, "raft_committed_index").await.unwrap_or(u64::MAX);
-        self.wait_for("every node to apply what the active node committed", || async move {
+    /// Waits until every running node answers a root `GET` of `path`. Raft applies writes in order, so a
+    /// node that serves the last thing written has all that came before; and having the data is not
+    /// enough: a standby's KV v2 mount answers 400 ("waiting for the primary to upgrade") for a moment
+    /// after the mount was created.
+    pub async fn wait_readable(&self, path: &str) {
+        self.wait_for(&format!("every node to serve {path}"), || async move {
             for i in self.running() {
-                if self.leader_field(i, "raft_applied_index").await? < committed {
+                let url = format!("{}/v1/{path}", self.addr(i));
+                let reply = self.http.get(url).header("X-Vault-Token", &self.root_token).send().await.ok()?;
+                if !reply.status().is_success() {
                     return None;
                 }
             }
@@ -180,7 +183,7 @@ impl RaftCluster {
     }
 
     fn running(&self) -> impl Iterator<Item = usize> + '_ {
-        (0..self.nodes.len()).filter(|&i| self.nodes[i].child.is_some())
+        (0..self.nodes.len()).filter(|&i| self.nodes[i].child.lock().unwrap().is_some())
     }
 
     async fn agreed_active(&self) -> Option<usize> {
@@ -197,10 +200,6 @@ impl RaftCluster {
         let health = self.http.get(format!("{}/v1/sys/health", self.addr(i))).send().await.ok()?.status().as_u16();
         let leader = self.get(i, "sys/leader").await?;
         Some(NodeView { health, leader: leader["leader_address"].as_str().unwrap_or_default().to_owned() })
-    }
-
-    async fn leader_field(&self, i: usize, field: &str) -> Option<u64> {
-        self.get(i, "sys/leader").await?[field].as_u64()
     }
 
     async fn health_is(&self, i: usize, statuses: &[u16]) -> Option<()> {
@@ -229,12 +228,25 @@ impl RaftCluster {
         body
     }
 
+    /// A node that exited on its own, e.g. because another process took one of its ports between
+    /// `free_port_pairs` and its start: waiting on it would only run out the deadline.
+    fn exited(&self) -> Option<usize> {
+        let mut nodes = self.nodes.iter().enumerate();
+        nodes.find_map(|(i, node)| {
+            let mut child = node.child.lock().unwrap();
+            child.as_mut().is_some_and(|c| !matches!(c.try_wait(), Ok(None))).then_some(i)
+        })
+    }
+
     /// Polls `check` every 50 ms until it yields, for at most [`DEADLINE`]; panics with every node's log.
     async fn wait_for<T, F: Future<Output = Option<T>>>(&self, what: &str, mut check: impl FnMut() -> F) -> T {
         let deadline = Instant::now() + DEADLINE;
         loop {
             if let Some(value) = check().await {
                 return value;
+            }
+            if let Some(i) = self.exited() {
+                panic!("node {i} exited while waiting for {what}\n{}", self.logs());
             }
             assert!(Instant::now() < deadline, "timed out waiting for {what}\n{}", self.logs());
             tokio::time::sleep(Duration::from_millis(50)).await;
