@@ -210,7 +210,7 @@ impl Drop for BaoServer {
 
 /// `n` loopback ports, each with its successor free too (the dev server's cluster listener takes
 /// port+1). All are held until all are chosen, so no two pairs overlap.
-fn free_port_pairs(n: usize) -> Vec<u16> {
+pub(super) fn free_port_pairs(n: usize) -> Vec<u16> {
     let mut held = Vec::new();
     let mut ports = Vec::new();
     for _ in 0..100 {

@@ -30,6 +30,7 @@ pub mod leak;
 pub mod local;
 pub mod postgres;
 pub mod proxy;
+pub mod raft_cluster;
 
 pub use app::{App, AppOptions};
 pub use bao::{Bao, BaoReply};
@@ -40,6 +41,7 @@ pub use leak::assert_no_leak;
 pub use local::run_local;
 pub use postgres::Pg;
 pub use proxy::{Proxy, Rule};
+pub use raft_cluster::RaftCluster;
 
 /// The start of most tests: the servers, a fresh forge, and an app provisioned with `options`.
 pub async fn setup(options: AppOptions) -> (Services, Issuer, App) {

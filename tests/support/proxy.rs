@@ -1,5 +1,6 @@
 //! A TCP proxy between the binary and a server, misbehaving on command: down (nothing listens), refusing
-//! (accept, then close), delaying, or cutting a connection when the client sends a given request.
+//! (accept, then close), delaying, cutting a connection when the client sends a given request, holding
+//! such a request until told otherwise, or adding a header to every request.
 //! `Proxy::http_proxy` is instead an HTTP proxy (CONNECT and absolute-form requests), for `HTTPS_PROXY`.
 //!
 //! Only loopback is ever connected to.
@@ -30,6 +31,11 @@ pub enum Rule {
     CutOn(String),
     /// Like `CutOn`, and from then on `Refuse`: the server is gone after that request.
     CutFrom(String),
+    /// Hold a client write that contains the pattern until the rule changes: a request caught in
+    /// flight while the test changes the world behind it.
+    HoldOn(String),
+    /// Add this header line (`Name: value`) to every request, after its request line.
+    Header(String),
 }
 
 struct State {
@@ -38,6 +44,7 @@ struct State {
     proxied: Vec<String>,
     connections: usize,
     cuts: usize,
+    holds: usize,
 }
 
 /// A running proxy; dropping it stops it and every connection through it.
@@ -67,7 +74,7 @@ impl Proxy {
     async fn spawn(upstream: Option<String>, rule: Rule) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
         let addr = listener.local_addr().expect("proxy address");
-        let state = Arc::new(Mutex::new(State { rule, proxied: Vec::new(), connections: 0, cuts: 0 }));
+        let state = Arc::new(Mutex::new(State { rule, proxied: Vec::new(), connections: 0, cuts: 0, holds: 0 }));
         let (changes, _) = watch::channel(0u64);
         let (drops, _) = watch::channel(0u64);
         let task = tokio::spawn(serve(listener, upstream, state.clone(), changes.subscribe(), drops.clone()));
@@ -101,6 +108,11 @@ impl Proxy {
     /// Connections cut by `CutOn`/`CutFrom` so far.
     pub fn cuts(&self) -> usize {
         self.state.lock().unwrap().cuts
+    }
+
+    /// Client writes caught by `HoldOn` so far.
+    pub fn holds(&self) -> usize {
+        self.state.lock().unwrap().holds
     }
 
     /// What went through in HTTP-proxy mode: `CONNECT 127.0.0.1:8200`, `GET http://127.0.0.1:8200/...`.
@@ -144,8 +156,9 @@ async fn serve(
                 let Ok((client, _)) = accepted else { continue };
                 state.lock().unwrap().connections += 1;
                 let (state, upstream, cut) = (state.clone(), upstream.clone(), drops.subscribe());
+                let rule_changes = changes.clone();
                 connections.spawn(async move {
-                    let _ = handle(client, upstream, state, cut).await;
+                    let _ = handle(client, upstream, state, cut, rule_changes).await;
                 });
             }
         }
@@ -167,6 +180,7 @@ async fn handle(
     upstream: Option<String>,
     state: Arc<Mutex<State>>,
     mut cut: watch::Receiver<u64>,
+    mut rule_changes: watch::Receiver<u64>,
 ) -> std::io::Result<()> {
     cut.borrow_and_update();
     let rule = state.lock().unwrap().rule.clone();
@@ -189,10 +203,10 @@ async fn handle(
             if n == 0 {
                 return server_write.shutdown().await;
             }
-            if !inspect(&state, &buf[..n]).await {
+            if !inspect(&state, &buf[..n], &mut rule_changes).await {
                 return Err(std::io::Error::other("cut by the proxy"));
             }
-            server_write.write_all(&buf[..n]).await?;
+            server_write.write_all(&with_header(&state, &buf[..n])).await?;
         }
     };
     let downward = tokio::io::copy(&mut server_read, &mut client_write);
@@ -203,12 +217,22 @@ async fn handle(
 }
 
 /// Applies the rule to one client write: `false` means cut the connection.
-async fn inspect(state: &Mutex<State>, data: &[u8]) -> bool {
+async fn inspect(state: &Mutex<State>, data: &[u8], rule_changes: &mut watch::Receiver<u64>) -> bool {
     let rule = state.lock().unwrap().rule.clone();
     let contains = |pattern: &str| data.windows(pattern.len().max(1)).any(|w| w == pattern.as_bytes());
     match rule {
         Rule::DelayOn(pattern, delay) if contains(&pattern) => {
             tokio::time::sleep(delay).await;
+            true
+        }
+        Rule::HoldOn(pattern) if contains(&pattern) => {
+            state.lock().unwrap().holds += 1;
+            rule_changes.borrow_and_update();
+            while state.lock().unwrap().rule == Rule::HoldOn(pattern.clone()) {
+                if rule_changes.changed().await.is_err() {
+                    return false;
+                }
+            }
             true
         }
         Rule::CutOn(pattern) if contains(&pattern) => {
@@ -223,6 +247,19 @@ async fn inspect(state: &Mutex<State>, data: &[u8]) -> bool {
         }
         Rule::Refuse | Rule::Down => false,
         _ => true,
+    }
+}
+
+/// `Rule::Header` applied to one client write: a write that starts a request (the client writes each
+/// request head in one piece) gets the header right after its request line.
+fn with_header(state: &Mutex<State>, data: &[u8]) -> Vec<u8> {
+    let Rule::Header(header) = state.lock().unwrap().rule.clone() else { return data.to_vec() };
+    let line_end = data.windows(2).position(|w| w == b"\r\n");
+    match line_end {
+        Some(end) if data[..end].ends_with(b" HTTP/1.1") => {
+            [&data[..end + 2], header.as_bytes(), b"\r\n", &data[end + 2..]].concat()
+        }
+        _ => data.to_vec(),
     }
 }
 
