@@ -19,6 +19,7 @@
 //! Every test binary declares `mod support;` and uses only part of it, hence the allows below.
 #![allow(dead_code, unused_imports)]
 
+pub mod act;
 pub mod app;
 pub mod bao;
 pub mod bao_server;
@@ -26,6 +27,7 @@ pub mod emulator;
 pub mod envfile;
 pub mod issuer;
 pub mod job;
+pub mod lab;
 pub mod leak;
 pub mod local;
 pub mod postgres;
