@@ -20,7 +20,9 @@
 //! (with `VAULT_LOGIN_TEST_*` set, as `scripts/services start DIR && source DIR/env` or `scripts/bench` do).
 //! `--step-env` adds a variable to the step processes' environment, for experiments (e.g. `SSL_CERT_FILE`).
 
+// The integration tests' harness, of which the benchmark needs the app, issuer and job builders only.
 #[path = "../../tests/support/mod.rs"]
+#[allow(dead_code, unused_imports)]
 mod support;
 
 mod floor;

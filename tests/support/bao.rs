@@ -103,10 +103,6 @@ impl Bao {
         }
     }
 
-    pub async fn delete(&self, path: &str) {
-        self.must("DELETE", path, None).await;
-    }
-
     /// `LIST /v1/<path>` → `data.keys` (empty on 404).
     pub async fn list(&self, path: &str) -> Vec<String> {
         let reply = self.call("LIST", path, None).await;

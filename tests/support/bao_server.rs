@@ -133,17 +133,7 @@ impl BaoServer {
 
     /// `services` with this server as the OpenBao (PostgreSQL stays the shared one), for `App::provision`.
     pub fn services(&self, shared: &Services) -> Services {
-        Services {
-            bao: Bao::new(&self.addr, &self.root_token),
-            pg: shared.pg.clone(),
-            bao_unseal_key: self.unseal_key.clone(),
-            bao_bin: self.bin.clone(),
-        }
-    }
-
-    /// Root client.
-    pub fn admin(&self) -> Bao {
-        Bao::new(&self.addr, &self.root_token)
+        Services { bao: Bao::new(&self.addr, &self.root_token), pg: shared.pg.clone(), bao_bin: self.bin.clone() }
     }
 
     /// `bao operator seal`, as an operator would.

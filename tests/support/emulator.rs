@@ -35,7 +35,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use action::{Action, ActionInput, ActionOutput};
+pub use action::Action;
 pub use expr::Contexts;
 pub use masker::{Masker, Registration};
 pub use step_run::{Outcome, Stage, StepRun};
@@ -54,7 +54,6 @@ pub struct Runner {
     issuer: Issuer,
     claims: JobClaims,
     vars: BTreeMap<String, String>,
-    secrets: BTreeMap<String, String>,
     action_dir: PathBuf,
     binary: PathBuf,
     timeout: Duration,
@@ -83,7 +82,6 @@ impl Runner {
             issuer: issuer.clone(),
             claims,
             vars: BTreeMap::new(),
-            secrets: BTreeMap::new(),
             action_dir: repo_root(),
             binary: env!("CARGO_BIN_EXE_vault-login").into(),
             timeout: Duration::from_secs(90),
@@ -93,12 +91,6 @@ impl Runner {
     /// A configuration variable (`${{ vars.NAME }}`).
     pub fn var(mut self, name: &str, value: &str) -> Self {
         self.vars.insert(name.to_owned(), value.to_owned());
-        self
-    }
-
-    /// A repository secret (`${{ secrets.NAME }}`), masked from the start like the runner does.
-    pub fn secret(mut self, name: &str, value: &str) -> Self {
-        self.secrets.insert(name.to_owned(), value.to_owned());
         self
     }
 

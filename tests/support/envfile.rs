@@ -8,8 +8,6 @@
 //! - [`parse_env_file_github`]: actions/runner `SetEnvFileCommand` on Linux.
 //!
 //! Each returns the assignments in file order, duplicates included (the runners keep the last one).
-// Test binaries use only some of these parsers.
-#![allow(dead_code)]
 
 /// `bufio.Scanner`'s default maximum token size (`bufio.MaxScanTokenSize`).
 const GO_MAX_SCAN_TOKEN_SIZE: usize = 64 * 1024;

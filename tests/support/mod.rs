@@ -15,9 +15,6 @@
 //! let post = job.run_post(&main).await;         // STATE_* from main, no INPUT_*
 //! assert!(app.live_tokens().await.is_empty());
 //! ```
-//!
-//! Every test binary declares `mod support;` and uses only part of it, hence the allows below.
-#![allow(dead_code, unused_imports)]
 
 pub mod act;
 pub mod app;
@@ -37,7 +34,7 @@ pub mod raft_cluster;
 pub use app::{App, AppOptions};
 pub use bao::{Bao, BaoReply};
 pub use bao_server::{BaoServer, TlsListener};
-pub use issuer::{Issuer, JobClaims, TokenRequest};
+pub use issuer::{Issuer, JobClaims};
 pub use job::{Job, RunningStep, StepResult};
 pub use leak::assert_no_leak;
 pub use local::run_local;
@@ -60,8 +57,6 @@ pub struct Services {
     pub bao: Bao,
     /// PostgreSQL superuser access (over TCP, password auth).
     pub pg: Pg,
-    /// The dev server's unseal key (for seal/unseal tests).
-    pub bao_unseal_key: String,
     /// Path of the `bao` binary (CLI for `bao operator seal|unseal`).
     pub bao_bin: std::path::PathBuf,
 }
@@ -69,10 +64,9 @@ pub struct Services {
 impl Services {
     /// Reads the services from the environment; panics (never skips) when `scripts/test` did not set them.
     pub fn from_env() -> Services {
-        const NAMES: [&str; 8] = [
+        const NAMES: [&str; 7] = [
             "VAULT_LOGIN_TEST_BAO_ADDR",
             "VAULT_LOGIN_TEST_BAO_TOKEN",
-            "VAULT_LOGIN_TEST_BAO_UNSEAL_KEY",
             "VAULT_LOGIN_TEST_BAO_BIN",
             "VAULT_LOGIN_TEST_PG_HOST",
             "VAULT_LOGIN_TEST_PG_PORT",
@@ -89,12 +83,10 @@ impl Services {
             missing.join(", "),
             if missing.len() == 1 { "is" } else { "are" }
         );
-        let [addr, token, unseal, bin, host, port, user, password] =
-            <[String; 8]>::try_from(values).expect("eight values");
+        let [addr, token, bin, host, port, user, password] = <[String; 7]>::try_from(values).expect("seven values");
         Services {
             bao: Bao::new(addr.trim_end_matches('/'), &token),
             pg: Pg { host, port: port.parse().expect("VAULT_LOGIN_TEST_PG_PORT is a port number"), user, password },
-            bao_unseal_key: unseal,
             bao_bin: bin.into(),
         }
     }

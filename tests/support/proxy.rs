@@ -42,7 +42,6 @@ struct State {
     rule: Rule,
     /// `CONNECT host:port` / `GET http://...` lines seen in HTTP-proxy mode.
     proxied: Vec<String>,
-    connections: usize,
     cuts: usize,
     holds: usize,
 }
@@ -74,7 +73,7 @@ impl Proxy {
     async fn spawn(upstream: Option<String>, rule: Rule) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
         let addr = listener.local_addr().expect("proxy address");
-        let state = Arc::new(Mutex::new(State { rule, proxied: Vec::new(), connections: 0, cuts: 0, holds: 0 }));
+        let state = Arc::new(Mutex::new(State { rule, proxied: Vec::new(), cuts: 0, holds: 0 }));
         let (changes, _) = watch::channel(0u64);
         let (drops, _) = watch::channel(0u64);
         let task = tokio::spawn(serve(listener, upstream, state.clone(), changes.subscribe(), drops.clone()));
@@ -86,10 +85,6 @@ impl Proxy {
         format!("http://{}", self.addr)
     }
 
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
     /// Changes the rule; open connections are dropped unless the new rule is `Pass` or `Delay*`.
     pub fn set(&self, rule: Rule) {
         let drop_open = matches!(rule, Rule::Down | Rule::Refuse);
@@ -98,11 +93,6 @@ impl Proxy {
             self.drops.send_modify(|g| *g += 1);
         }
         self.changes.send_modify(|g| *g += 1);
-    }
-
-    /// Connections accepted so far.
-    pub fn connections(&self) -> usize {
-        self.state.lock().unwrap().connections
     }
 
     /// Connections cut by `CutOn`/`CutFrom` so far.
@@ -154,7 +144,6 @@ async fn serve(
             _ = changes.changed() => continue,
             accepted = open.accept() => {
                 let Ok((client, _)) = accepted else { continue };
-                state.lock().unwrap().connections += 1;
                 let (state, upstream, cut) = (state.clone(), upstream.clone(), drops.subscribe());
                 let rule_changes = changes.clone();
                 connections.spawn(async move {

@@ -81,7 +81,6 @@ impl<'r> JobState<'r> {
         ];
         self.ctx.github = github.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         self.ctx.vars = self.runner.vars.clone();
-        self.ctx.secrets = self.runner.secrets.clone();
         self.ctx.runner_temp = self.path("runner-temp");
         for (name, value) in workflow.env.iter().chain(&job.env) {
             self.ctx.env = self.job_env.clone();
@@ -91,9 +90,8 @@ impl<'r> JobState<'r> {
             let token = self.runner.issuer.register_job(c.clone());
             self.id_token = Some((self.runner.issuer.token_request_url(&c.run_id), token));
         }
-        let runner_secrets = self.runner.secrets.values().chain(self.id_token.iter().map(|(_, t)| t));
-        for secret in runner_secrets.cloned().collect::<Vec<_>>() {
-            self.maskers.iter_mut().for_each(|m| m.add(&secret));
+        if let Some((_, token)) = self.id_token.clone() {
+            self.maskers.iter_mut().for_each(|m| m.add(&token));
         }
         Ok(())
     }

@@ -17,7 +17,6 @@ pub struct Workflow {
 
 #[derive(Clone, Debug)]
 pub struct JobDef {
-    pub id: String,
     pub env: Vec<(String, String)>,
     /// As [`Workflow::id_token`], for the job (it wins over the workflow's).
     pub id_token: Option<bool>,
@@ -81,7 +80,6 @@ fn parse_job(id: &str, job: &Yaml, what: &str) -> Result<JobDef, String> {
         steps.push(parse_step(step, &format!("{at}.steps[{n}]"))?);
     }
     Ok(JobDef {
-        id: id.to_owned(),
         env: yaml::string_map(job.as_mapping_get("env"), &format!("{at}.env"))?,
         id_token: id_token(job, &at)?,
         steps,

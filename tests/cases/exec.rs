@@ -2,13 +2,11 @@
 //! token and the database lease outlive their short TTLs exactly as long as the command runs, signals
 //! reach the command, and everything is revoked when it ends.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::support::*;
 use serde_json::json;
-use support::*;
 
 const SECRET: &str = "exec-secret-4d1c";
 

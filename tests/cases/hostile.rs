@@ -5,12 +5,10 @@
 //!
 //! The parsers themselves are fuzzed by property tests next to them (spec, names, claims, env files).
 
-mod support;
-
+use crate::support::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use support::*;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

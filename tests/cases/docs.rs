@@ -1,14 +1,12 @@
 //! The docs keep up with the code: the inputs table is generated from `action.yml`, every error message
 //! of the binary has a troubleshooting entry, and relative links point at files that exist.
-//! `VAULT_LOGIN_BLESS=1 cargo test --test docs` rewrites the generated part of docs/inputs.md.
-
-mod support;
+//! `VAULT_LOGIN_BLESS=1 cargo test --test cli docs::` rewrites the generated part of docs/inputs.md.
 
 use std::path::{Path, PathBuf};
 
-use support::emulator::{Action, repo_root};
+use crate::support::emulator::{Action, repo_root};
 
-const BEGIN: &str = "<!-- generated from action.yml by tests/docs.rs: begin -->\n";
+const BEGIN: &str = "<!-- generated from action.yml by tests/cases/docs.rs: begin -->\n";
 const END: &str = "<!-- generated: end -->\n";
 
 /// A table cell: one line, pipes escaped (GitHub's tables accept `\|`, even in code spans).
@@ -49,7 +47,7 @@ fn inputs_md_is_generated_from_action_yml() {
         std::fs::write(&path, format!("{head}{BEGIN}{expected}{END}{tail}")).expect("write docs/inputs.md");
         return;
     }
-    panic!("docs/inputs.md is stale: run `VAULT_LOGIN_BLESS=1 cargo test --test docs`. Expected:\n{expected}");
+    panic!("docs/inputs.md is stale: run `VAULT_LOGIN_BLESS=1 cargo test --test cli docs::`. Expected:\n{expected}");
 }
 
 #[test]

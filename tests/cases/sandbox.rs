@@ -4,12 +4,10 @@
 //! Why `--reuse` here: the script's own start and stop are `scripts/services start|stop`, which every
 //! `scripts/test` run exercises already; a second OpenBao and PostgreSQL would only add seconds and ports.
 
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 
 /// Runs `scripts/sandbox --reuse --key <key>` with this build's binary; the VAULT_LOGIN_TEST_* variables
 /// are inherited from `scripts/test`.
@@ -17,7 +15,7 @@ async fn sandbox(key: &str) -> StepResult {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/sandbox");
     let mut command = tokio::process::Command::new(script);
     command.args(["--reuse", "--key", key]).env("VAULT_LOGIN_BIN", env!("CARGO_BIN_EXE_vault-login"));
-    support::local::capture(command, Duration::from_secs(120)).await
+    crate::support::local::capture(command, Duration::from_secs(120)).await
 }
 
 /// The sandbox makes its own secrets, so the test knows their shapes, not their values: the KV values'

@@ -2,12 +2,10 @@
 //! step pointed at a standby, the leader changing between the main and the post step, and the active node
 //! killed in the middle of a run. Each test has its own cluster, since each changes its leader.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use serde_json::json;
-use support::*;
 
 const SECRET: &str = "ha-secret-3c9b";
 

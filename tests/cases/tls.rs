@@ -2,15 +2,13 @@
 //! an expired certificate, a listener that requires client certificates; and proxies (`HTTPS_PROXY`,
 //! `HTTP_PROXY`, `NO_PROXY`) through the harness's HTTP proxy.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
 use serde_json::json;
-use support::*;
 
 const SECRET: &str = "tls-secret-41c9";
 

@@ -1,9 +1,7 @@
 //! The core flow on real servers: ID token -> JWT login -> masked exports -> post-step revoke.
 
-mod support;
-
+use crate::support::*;
 use serde_json::json;
-use support::*;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -29,6 +27,8 @@ async fn exported_token_works_until_the_post_step_revokes_it() {
     let requests = issuer.token_requests().await;
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].query.as_deref(), Some("placeholder=true&audience=vault"));
+    assert_eq!((requests[0].method.as_str(), requests[0].accept.as_deref()), ("GET", Some("application/json")));
+    assert!(requests[0].path.ends_with("/idtoken"), "the runner's URL, as given: {}", requests[0].path);
 
     let jwt = issuer.issued_tokens()[0].clone();
     let first_lines: Vec<&str> = main.stdout.lines().take(2).collect();

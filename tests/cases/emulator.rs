@@ -1,22 +1,20 @@
 //! End to end, as a user runs it: the example workflows of `examples/workflows/` run through the runner
-//! emulator (`support::emulator`) with this repository as the action, against the Vault configured by the
+//! emulator (`crate::support::emulator`) with this repository as the action, against the Vault configured by the
 //! block of `docs/vault-setup.md`, a real OpenBao and a real PostgreSQL. Then the same emulator is shown to
 //! fail a broken shim, a broken `action.yml` and a malformed file command.
-
-mod support;
 
 use std::collections::BTreeSet;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::support::emulator::{Action, JobRun, Masker, Outcome, Registration, Runner, repo_root};
+use crate::support::job::input_env_name;
+use crate::support::lab::{APP, Lab, REPOSITORY};
+use crate::support::leak::find_leaks;
+use crate::support::{Issuer, JobClaims, Services, random_hex};
 use clap::{Args, Command};
 use serde_json::json;
-use support::emulator::{Action, JobRun, Masker, Outcome, Registration, Runner, repo_root};
-use support::job::input_env_name;
-use support::lab::{APP, Lab, REPOSITORY};
-use support::leak::find_leaks;
-use support::{Issuer, JobClaims, Services, random_hex};
 
 /// With `VAULT_LOGIN_SHOW_LOG=1` (and `--nocapture`), prints the job's log as its user would see it.
 fn show(run: &JobRun) {

@@ -1,13 +1,11 @@
 //! Smoke tests of the harness itself (independent of the binary's behaviour): the fake forge, the
 //! provisioning on the real OpenBao and PostgreSQL, the runner emulation and the leak check.
 
-mod support;
-
+use crate::support::leak::find_leaks;
+use crate::support::{App, AppOptions, Issuer, JobClaims, Services, assert_no_leak};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
-use support::leak::find_leaks;
-use support::{App, AppOptions, Issuer, JobClaims, Services, assert_no_leak};
 use wiremock::ResponseTemplate;
 
 #[tokio::test]
@@ -156,7 +154,7 @@ echo "# summary" >> "$GITHUB_STEP_SUMMARY"
 async fn job_runs_steps_like_a_runner() {
     let issuer = Issuer::start().await;
     let app_like = JobClaims::for_repository("arcodange/webapp");
-    let job = support::Job::for_claims(&issuer, app_like)
+    let job = crate::support::Job::for_claims(&issuer, app_like)
         .program("/bin/sh", &["-c", STEP_SCRIPT, "step"])
         .input("password", "hunter2-secret")
         .input("export-token", "true")
@@ -187,7 +185,7 @@ async fn job_runs_steps_like_a_runner() {
 #[tokio::test]
 async fn child_process_sees_exactly_the_runner_environment() {
     let issuer = Issuer::start().await;
-    let job = support::Job::for_claims(&issuer, JobClaims::for_repository("arcodange/webapp"))
+    let job = crate::support::Job::for_claims(&issuer, JobClaims::for_repository("arcodange/webapp"))
         .program("/usr/bin/env", &[])
         .input("Vault url.x", "http://vault")
         .without_id_token()
@@ -229,7 +227,7 @@ fn leak_check_allows_only_mask_command_lines() {
 #[test]
 #[should_panic(expected = "secret leaked")]
 fn assert_no_leak_panics_on_a_leak_in_stderr() {
-    let result = support::StepResult::synthetic("::add-mask::p4ssw0rd\n", "debug: p4ssw0rd\n");
+    let result = crate::support::StepResult::synthetic("::add-mask::p4ssw0rd\n", "debug: p4ssw0rd\n");
     assert_no_leak(&result, &["p4ssw0rd"]);
 }
 
@@ -237,7 +235,7 @@ fn assert_no_leak_panics_on_a_leak_in_stderr() {
 fn missing_services_env_panics_with_a_hint() {
     let exe = std::env::current_exe().unwrap();
     let out = std::process::Command::new(exe)
-        .args(["--exact", "provisioned_app_logs_in_reads_secrets_and_revokes", "--test-threads=1"])
+        .args(["--exact", "cases::harness::provisioned_app_logs_in_reads_secrets_and_revokes", "--test-threads=1"])
         .env_clear()
         .output()
         .unwrap();

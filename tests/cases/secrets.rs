@@ -1,9 +1,7 @@
 //! Secrets for tofu on real servers: KV v2/v1, dynamic PostgreSQL credentials, names, all-or-nothing.
 
-mod support;
-
+use crate::support::*;
 use serde_json::json;
-use support::*;
 
 fn job(app: &App, secrets: &str) -> Job {
     app.vault_job().input("secrets", &secrets.replace("APP", &app.name))

@@ -2,12 +2,10 @@
 //! exports nothing, leaks nothing, and ends with the one-line fix for that refusal.
 //! (A sealed Vault is covered with the reliability tests.)
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 /// Runs the main step, which must be refused; checks what every refusal must hold, returns the fix.
 async fn refused(job: &Job, issuer: &Issuer, app: &App, extra_secrets: &[&str]) -> String {

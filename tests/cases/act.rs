@@ -1,12 +1,10 @@
-//! The example workflows in a real act-based runner (nektos/act in host mode, see `support::act`), against
+//! The example workflows in a real act-based runner (nektos/act in host mode, see `crate::support::act`), against
 //! the real OpenBao and PostgreSQL set up as docs/vault-setup.md says: the runner Gitea's and Forgejo's are
 //! forked from resolves `uses:`, passes inputs, runs the shim, reads the file commands and runs the post
 //! step its own way, not the way the emulator models it.
 
-mod support;
-
-use support::lab::{Lab, REPOSITORY};
-use support::{JobClaims, act};
+use crate::support::lab::{Lab, REPOSITORY};
+use crate::support::{JobClaims, act};
 
 /// The ID-token variables an OIDC-enabled job gets, for a push to main of the lab's repository.
 fn id_token_env(lab: &Lab) -> Vec<(&'static str, String)> {

@@ -1,10 +1,8 @@
 //! `vault-login diagnose` on the real OpenBao: the role read with the admin token, compared with a fake
 //! (or given) token's claims, and the role's read rights on each `secrets` path.
 
-mod support;
-
+use crate::support::*;
 use serde_json::json;
-use support::*;
 
 async fn setup(options: AppOptions) -> (Services, Issuer, App) {
     let services = Services::from_env();

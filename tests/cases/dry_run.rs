@@ -1,16 +1,14 @@
 //! `vault-login --dry-run` and input `dry-run: true`: the plan on a laptop or in CI, contacting nothing
 //! and writing nothing to the runner's files. No OpenBao needed: a dry run must work without one.
 
-mod support;
-
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::envfile::{parse_env_file, parse_env_file_github};
+use crate::support::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use support::envfile::{parse_env_file, parse_env_file_github};
-use support::*;
 
 /// A Vault token in the environment, as a laptop often has: a dry run must never show it.
 const ADMIN_TOKEN: &str = "s.dry-run-must-not-show-this";

@@ -1,10 +1,7 @@
 //! `render_entries` output read back by faithful models of the runners' env-file parsers: act's
 //! `parseEnvFile` (legacy Gitea, Forgejo, nektos) and GitHub's runner must both return exactly the entries.
 
-#[path = "support/envfile.rs"]
-mod envfile;
-
-use envfile::{parse_env_file, parse_env_file_github, parse_env_file_legacy_buffer};
+use crate::support::envfile::{parse_env_file, parse_env_file_github, parse_env_file_legacy_buffer};
 use proptest::prelude::*;
 use vault_login::runner::{LEGACY_LINE_LIMIT, has_long_line, render_entries};
 

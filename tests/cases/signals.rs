@@ -2,14 +2,12 @@
 //! and the binary writes nothing more and revokes the token it holds. A slow read (a delaying proxy in
 //! front of OpenBao) keeps the step busy at the moment the signal comes.
 
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
+use crate::support::emulator::{release, repo_root};
+use crate::support::*;
 use serde_json::json;
-use support::emulator::{release, repo_root};
-use support::*;
 
 const SECRET: &str = "signal-secret-72ab";
 

@@ -4,13 +4,11 @@
 //! The proxy (tests/support/proxy.rs) stands between the binary and the shared OpenBao; tests that seal a
 //! server get a private one (tests/support/bao_server.rs), so the shared one is never disturbed.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::support::*;
 use serde_json::json;
-use support::*;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 

@@ -3,13 +3,11 @@
 //! from them may be alive and no dynamic PostgreSQL user may be left. The figures are printed (see them
 //! with `--nocapture`) and recorded in docs/failure-modes.md.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use futures_util::future::join_all;
 use serde_json::json;
-use support::*;
 
 const RUNS: usize = 100;
 const SECRET: &str = "load-secret-93b0";
