@@ -26,10 +26,13 @@ pub enum Kind {
     FiveSecrets,
     /// 50 KV v2 secrets over 50 paths.
     FiftyPaths,
+    /// The 5 secrets of `FiveSecrets` through `vault-login exec -- true`: login, reads, the command,
+    /// revoke, in one process (its "main" figure; no post step).
+    Exec,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Start, Kind::Login, Kind::FiveSecrets, Kind::FiftyPaths];
+    pub const ALL: [Kind; 5] = [Kind::Start, Kind::Login, Kind::FiveSecrets, Kind::FiftyPaths, Kind::Exec];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -37,6 +40,7 @@ impl Kind {
             Kind::Login => "login",
             Kind::FiveSecrets => "5-secrets",
             Kind::FiftyPaths => "50-paths",
+            Kind::Exec => "exec",
         }
     }
 
@@ -52,6 +56,7 @@ impl Kind {
             Kind::Login => "login only",
             Kind::FiveSecrets => "login + 5 secrets / 3 paths (kv2, kv1, postgres creds)",
             Kind::FiftyPaths => "login + 50 KV v2 secrets / 50 paths",
+            Kind::Exec => "`exec -- true` with the 5 secrets (login, reads, command, revoke)",
         }
     }
 }
@@ -125,6 +130,11 @@ async fn peak_rss(kind: Kind, plan: &Plan, services: &Services, bin: &Path, env:
     let job = job(kind, plan, services, &exe, &["--rusage-to", out_arg, bin_arg], env);
     let mut peak = 0;
     for _ in 0..RSS_RUNS {
+        if kind == Kind::Exec {
+            assert_eq!(job.run_exec(&["true"]).await.code, Some(0));
+            peak = peak.max(read_kib(&out));
+            continue;
+        }
         let main = job.run_main().await;
         main.assert_success();
         peak = peak.max(read_kib(&out));
@@ -136,9 +146,17 @@ async fn peak_rss(kind: Kind, plan: &Plan, services: &Services, bin: &Path, env:
     peak
 }
 
-/// One step run: main, then post with main's state. Returns the wall times of both, in ms.
+/// One step run: main, then post with main's state (or `exec -- true` alone). Returns the wall times of
+/// both, in ms.
 async fn step(kind: Kind, job: &Job) -> (f64, f64) {
     let start = Instant::now();
+    if kind == Kind::Exec {
+        let exec = job.run_exec(&["true"]).await;
+        let exec_ms = ms(start.elapsed());
+        assert_eq!(exec.code, Some(0), "exec -- true failed:\n{exec:?}");
+        assert!(exec.stdout.contains("revoked at"), "exec did not revoke:\n{exec:?}");
+        return (exec_ms, 0.0);
+    }
     let main = job.run_main().await;
     let main_ms = ms(start.elapsed());
     main.assert_success();
@@ -156,6 +174,14 @@ async fn step(kind: Kind, job: &Job) -> (f64, f64) {
 
 /// The first run must export what the scenario asks for, leak nothing, and leave no live token.
 async fn check_first_run(kind: Kind, plan: &Plan, issuer: &Issuer, job: &Job) {
+    if kind == Kind::Exec {
+        let script = r#"test -n "$PGPASSWORD" && test -n "$TOKEN" && test -n "$VAULT_TOKEN""#;
+        let exec = job.run_exec(&["sh", "-c", script]).await;
+        assert_eq!(exec.code, Some(0), "the command lacked a secret:\n{exec:?}");
+        assert!(exec.raw_env_file.is_empty(), "exec exported nothing:\n{exec:?}");
+        assert!(plan.app.live_tokens().await.is_empty(), "exec left a live token");
+        return;
+    }
     let main = job.run_main().await;
     main.assert_success();
     if kind == Kind::Start {
@@ -187,7 +213,7 @@ async fn provision(kind: Kind, services: &Services, issuer: &Issuer) -> Plan {
     let mut expected = Vec::new();
     match kind {
         Kind::Start | Kind::Login => {}
-        Kind::FiveSecrets => {
+        Kind::FiveSecrets | Kind::Exec => {
             let (host, key, token) = (random_hex(6), random_hex(16), random_hex(16));
             options = options
                 .kv2("config", json!({ "db_host": host, "api_key": key }))
@@ -208,7 +234,7 @@ async fn provision(kind: Kind, services: &Services, issuer: &Issuer) -> Plan {
     let a = &app.name;
     let (secrets, reads) = match kind {
         Kind::Start | Kind::Login => (String::new(), Vec::new()),
-        Kind::FiveSecrets => {
+        Kind::FiveSecrets | Kind::Exec => {
             provision_database(services, &app).await;
             let secrets = format!(
                 "kvv2/{a}/config db_host\nkvv2/{a}/config api_key\nkv/{a}/legacy token\n\
