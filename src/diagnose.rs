@@ -1,7 +1,7 @@
 //! Turning a refused login into an explanation: what Vault said, what the token claimed, what to change.
 //!
 //! Vault's JWT errors are terse and name neither the role field nor the input behind them. Each known
-//! message (see reference/oidc-and-vault-jwt.md §4.2, checked against OpenBao 2.7) maps to one line that
+//! message (docs/runner-facts.md §6, checked against OpenBao 2.7) maps to one line that
 //! says what to change and where: a workflow input, a role field, or the auth method's config.
 
 use time::OffsetDateTime;

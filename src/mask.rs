@@ -3,7 +3,7 @@
 //! Runners mask by plain substring replacement, and most of them only know the
 //! exact strings they were given: legacy Gitea act_runner and Forgejo match row
 //! by row, so a multi-line mask never matches, and only Gitea runner ≥ v3.0.0
-//! derives encoded forms on its own (runner-semantics.md §4.3). So we derive,
+//! derives encoded forms on its own (docs/runner-facts.md §3). So we derive,
 //! for every secret, each line and the encodings a tool is likely to print
 //! (JSON string, URL component, base64), and register them all ourselves.
 //!

@@ -1,7 +1,7 @@
 //! Workflow commands (`::add-mask::`, `::error::`, `::debug::`, …) on stdout.
 //!
 //! act parses a command only from a complete line ending in `\n`
-//! (runner-semantics.md §4.1), so every command is written as one full line
+//! (docs/runner-facts.md §2), so every command is written as one full line
 //! with a single `write_all` and flushed at once. Message data is escaped the
 //! way @actions/core does, which is also what every runner un-escapes.
 

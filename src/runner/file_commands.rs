@@ -2,7 +2,7 @@
 //! `GITHUB_STEP_SUMMARY`.
 //!
 //! The strictest reader of ENV/OUTPUT/STATE is act's `parseEnvFile` as
-//! shipped in legacy Gitea act_runner and Forgejo (runner-semantics.md §3.2):
+//! shipped in legacy Gitea act_runner and Forgejo (docs/runner-facts.md §1):
 //! it reads lines with Go's `bufio.ScanLines` (split on `\n`, strip one
 //! trailing `\r`), takes `NAME=value` or `NAME<<DELIM`, joins heredoc lines
 //! with `if content != "" { content += "\n" }; content += line`, and fails on
@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 ///
 /// They use `bufio.Scanner`'s default 64 KiB buffer without checking
 /// `Scanner.Err()`, so a line of this length or more silently ends parsing
-/// (runner-semantics.md §3.2). Since such a line is always inside a heredoc
+/// (docs/runner-facts.md §1). Since such a line is always inside a heredoc
 /// value here, the step then fails with "delimiter … not found", after the
 /// earlier entries were applied. Check values with [`has_long_line`] and
 /// warn.

@@ -1,4 +1,4 @@
-//! A small Actions runner, faithful to `shared/reference/runner-semantics.md`, that runs a workflow file
+//! A small Actions runner, faithful to docs/runner-facts.md, that runs a workflow file
 //! with this repository as the `vault-login` action, the way an act-based runner (Gitea, Forgejo) does:
 //!
 //! - `uses: arcodange/vault-login@<ref>` (or `https://<forge>/arcodange/vault-login@<ref>`, or `./`)
