@@ -41,7 +41,7 @@ pub enum Command {
     Exec(Box<crate::exec::ExecArgs>),
     /// Explain a refused login: compare the role (read with an admin VAULT_TOKEN) with a token's claims,
     /// and check the role's read rights on every `secrets` path
-    Diagnose(Box<crate::inspect::DiagnoseArgs>),
+    Diagnose(Box<crate::diagnose::DiagnoseArgs>),
 }
 
 /// What a runner would say about the job; for local runs (defaults come from git, then GITHUB_*).
@@ -148,7 +148,7 @@ async fn dispatch(cli: Cli, env: &[(String, String)], log: &mut Log<io::Stdout>)
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::FakeToken(args)) => done(fake_token_command(args, cli.job.into(), env)),
-        Some(Command::Diagnose(args)) => done(crate::inspect::run(*args, cli.job.into(), env, local_job, log).await),
+        Some(Command::Diagnose(args)) => done(crate::diagnose::run(*args, cli.job.into(), env, local_job, log).await),
         Some(Command::Exec(args)) => crate::exec::run(*args, cli.job.into(), env, local_job, log).await,
         None => {
             let config = Config::from_env(env, cli.inputs.clone(), cli.job.into(), local_job)?;

@@ -51,7 +51,7 @@ pub enum ConfigError {
     Secrets(#[from] spec::SpecError),
     /// Two `secrets` requests would export under one name, or a name is refused.
     #[error(transparent)]
-    Names(#[from] crate::fetch::FetchError),
+    Names(#[from] crate::export_names::ExportNameError),
     /// The environment itself could not be read (not expected from a runner).
     #[error("cannot read the step's environment: {0}")]
     Environment(envy::Error),
@@ -249,7 +249,7 @@ impl Config {
         short("audience", &audience)?;
         let secrets = spec::parse(inputs.secrets.as_deref().unwrap_or(""))?;
         let naming = naming(inputs.naming.as_deref())?;
-        crate::fetch::check_names(&secrets, naming)?;
+        crate::export_names::check_names(&secrets, naming)?;
         Ok(Self {
             dry_run: dry_run && !install_only,
             install_only,

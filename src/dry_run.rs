@@ -11,7 +11,6 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Result;
-use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -39,7 +38,7 @@ pub fn run<W: std::io::Write>(
     let requests = if example { spec::parse(&example_secrets(&config.app))? } else { config.secrets.clone() };
     let planned = exports::plan(config, &requests)?;
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    let claims = token_claims(config, now)?;
+    let claims = fake_token::token_claims(config, now)?;
     let mut text = render(config, &claims, &requests, &planned, now);
     if example {
         text.insert_str(0, "(no `secrets` given: planning the example of examples/secrets.txt for this app)\n");
@@ -57,16 +56,6 @@ pub fn run<W: std::io::Write>(
     }
     log.info(text.trim_end());
     Ok(())
-}
-
-/// The claims Vault would see: those of the `jwt` input when one is given, else a fake job token's.
-pub fn token_claims(config: &Config, now: i64) -> Result<Claims> {
-    match &config.jwt {
-        JwtSource::Given(jwt) => {
-            Claims::peek(jwt.expose_secret()).map_err(|e| anyhow::anyhow!("input `jwt`: not a JWT: {e}"))
-        }
-        _ => Ok(Claims::from_map(fake_token::claims(&config.job, &config.audience, now))),
-    }
 }
 
 /// The whole plan as text.

@@ -9,9 +9,21 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
 
-use crate::config::JobContext;
+use crate::claims::Claims;
+use crate::config::{Config, JobContext, JwtSource};
+
+/// The claims Vault would see: those of the `jwt` input when one is given, else a fake job token's.
+pub fn token_claims(config: &Config, now: i64) -> Result<Claims> {
+    match &config.jwt {
+        JwtSource::Given(jwt) => {
+            Claims::peek(jwt.expose_secret()).map_err(|e| anyhow::anyhow!("input `jwt`: not a JWT: {e}"))
+        }
+        _ => Ok(Claims::from_map(claims(&config.job, &config.audience, now))),
+    }
+}
 
 /// Lifetime of a fake token: the 5 minutes GitHub and Gitea use.
 const LIFETIME: Duration = Duration::from_secs(300);

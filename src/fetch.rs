@@ -7,30 +7,14 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 use secrecy::SecretString;
 use serde_json::Value;
 
+use crate::export_names::{ExportNameError, Source, export_name};
 use crate::mask;
-use crate::names::{self, Naming};
-use crate::spec::{Request, Selector, Target};
+use crate::names::Naming;
+use crate::spec::{Request, Selector};
 use crate::vault::{self, Lease, Mount, SecretData, Vault, VaultError};
 
 /// How many reads are in flight at once: enough to hide round trips, few enough for a small Vault.
 const CONCURRENT_READS: usize = 8;
-
-/// Where a value comes from.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Source {
-    pub path: String,
-    pub version: Option<u64>,
-    pub key: String,
-}
-
-impl std::fmt::Display for Source {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.version {
-            Some(v) => write!(f, "{}@{v} {}", self.path, self.key),
-            None => write!(f, "{} {}", self.path, self.key),
-        }
-    }
-}
 
 /// One value to export. No `Debug`: it holds the secret.
 pub struct Secret {
@@ -64,12 +48,9 @@ pub enum FetchError {
         "`{path}@{version}`: versions exist only on KV v2 mounts, and `{mount}` is a {kind} mount; drop `@{version}`"
     )]
     VersionUnsupported { path: String, version: u64, mount: String, kind: String },
-    #[error("secrets input, line {line}: {error}")]
-    Name { line: usize, error: names::NameError },
-    #[error(
-        "export name `{name}` would come from both `{first}` and `{second}`; give one of them another name with `| NAME`"
-    )]
-    Conflict { name: String, first: String, second: String },
+    /// A name is refused, or two sources share one.
+    #[error(transparent)]
+    Name(#[from] ExportNameError),
     #[error("reading `{path}`: {error}")]
     Vault { path: String, error: Box<VaultError> },
 }
@@ -132,7 +113,12 @@ pub async fn fetch(
             match names.get(&name) {
                 Some(first) if *first == source => continue,
                 Some(first) => {
-                    return Err(FetchError::Conflict { name, first: first.to_string(), second: source.to_string() });
+                    return Err(ExportNameError::Conflict {
+                        name,
+                        first: first.to_string(),
+                        second: source.to_string(),
+                    }
+                    .into());
                 }
                 None => names.insert(name.clone(), source.clone()),
             };
@@ -140,24 +126,6 @@ pub async fn fetch(
         }
     }
     Ok(out)
-}
-
-/// Checks, before anything is sent, that no two requests for single keys export under one name. Wildcards
-/// are checked after the read, when their keys are known.
-pub fn check_names(requests: &[Request], naming: Naming) -> Result<(), FetchError> {
-    let mut names: HashMap<String, Source> = HashMap::new();
-    for request in requests {
-        let Selector::Key(key) = &request.selector else { continue };
-        let name = export_name(request, key, naming)?;
-        let source = Source { path: request.path.clone(), version: request.version, key: key.clone() };
-        match names.get(&name) {
-            Some(first) if *first != source => {
-                return Err(FetchError::Conflict { name, first: first.to_string(), second: source.to_string() });
-            }
-            _ => names.insert(name, source),
-        };
-    }
-    Ok(())
 }
 
 /// Per distinct (path, version): the API path read and what was there.
@@ -327,18 +295,6 @@ fn text(value: &Value) -> SecretString {
         Value::Null => String::new(),
         other => other.to_string(),
     })
-}
-
-/// The export name of `key` read by `request`, checked.
-pub fn export_name(request: &Request, key: &str, naming: Naming) -> Result<String, FetchError> {
-    let name = match (&request.selector, &request.target) {
-        (_, Target::Name(name)) => name.clone(),
-        (Selector::All, Target::Prefix(prefix)) => names::prefixed_name(prefix, key, naming),
-        (Selector::All, _) => names::prefixed_name("", key, naming),
-        (Selector::Key(_), _) => names::default_name(key, naming),
-    };
-    names::check(&name).map_err(|error| FetchError::Name { line: request.line, error })?;
-    Ok(name)
 }
 
 #[cfg(test)]

@@ -1,9 +1,13 @@
 //! vault-login: a CI step that trades the job's OIDC ID token for a short-lived Vault token, exports the
 //! secrets a workflow asks for, and revokes the token at job end.
 //!
-//! The flow, module by module: [`config`] reads inputs once; [`oidc`] gets the ID token (or [`fake_token`]
-//! mints one for a dry run); [`vault`] logs in and reads; [`fetch`] turns the [`spec`] requests into
-//! values; [`exports`] masks and writes them through the [`runner`]'s file commands; [`post`] revokes.
+//! The main step, module by module: [`config`] reads inputs and the environment once; [`step`] runs the
+//! flow: [`oidc`] gets the ID token (or [`fake_token`] mints one for a dry run), [`vault`] logs in
+//! ([`login_hints`] explains a refusal), [`fetch`] turns the [`spec`] requests into values under
+//! [`export_names`], [`exports`] masks them ([`mask`]) and writes them through the [`runner`]'s file
+//! commands, [`state`] is saved for the post step and [`install`] puts the binary on PATH. The post step:
+//! [`post`] revokes. `vault-login exec`: [`exec`]. Around them: [`stop`] (signals), [`hardening`],
+//! [`tls`], [`proxy`]; the [`dry_run`] and `vault-login` [`diagnose`] explain without logging in.
 #![deny(unsafe_code)]
 
 pub mod claims;
@@ -12,14 +16,15 @@ pub mod config;
 pub mod diagnose;
 pub mod dry_run;
 pub mod exec;
+pub mod export_names;
 pub mod exports;
 pub mod fake_token;
 pub mod fetch;
 pub mod hardening;
 pub mod inputs;
-pub mod inspect;
 pub mod install;
 pub mod local_git;
+pub mod login_hints;
 pub mod mask;
 pub mod names;
 pub mod oidc;

@@ -16,7 +16,7 @@ use crate::state::State;
 use crate::stop::Stop;
 use crate::tls::{self, TlsSettings};
 use crate::vault::{self, Login, Vault, VaultError};
-use crate::{diagnose, oidc, progress, summary};
+use crate::{login_hints, oidc, progress, summary};
 
 /// Revoking after a failure gets its own small budget: the step's deadline may be what just ran out.
 pub(crate) const CLEANUP_BUDGET: Duration = Duration::from_secs(10);
@@ -113,7 +113,7 @@ pub(crate) async fn log_in<W: Write>(
                 log.info("Vault found the ID token expired; requesting a fresh one and logging in again");
                 (jwt, refetched) = (id_token(config, http, log).await?, true);
             }
-            Err(e) => return Err(diagnose::login_failed(e, config, &claims, now).into()),
+            Err(e) => return Err(login_hints::login_failed(e, config, &claims, now).into()),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::config::Config;
-use crate::fetch::{self, FetchError};
+use crate::export_names::{self, ExportNameError};
 use crate::names;
 use crate::runner;
 use crate::spec::{Request, Selector, Target};
@@ -97,13 +97,13 @@ fn entry(kind: &'static str, name: String, placeholder: String, wildcard: bool) 
 
 /// The export name and placeholder for one request, the name derived and checked by the real run's
 /// [`fetch::export_name`]. A wildcard's names depend on keys only Vault knows: a pattern stands for them.
-fn secret_plan(request: &Request, naming: names::Naming) -> Result<(String, String), FetchError> {
+fn secret_plan(request: &Request, naming: names::Naming) -> Result<(String, String), ExportNameError> {
     let at = |key: &str| match request.version {
         Some(v) => format!("<{}@{v} {key}>", request.path),
         None => format!("<{} {key}>", request.path),
     };
     Ok(match (&request.selector, &request.target) {
-        (Selector::Key(key), _) => (fetch::export_name(request, key, naming)?, at(key)),
+        (Selector::Key(key), _) => (export_names::export_name(request, key, naming)?, at(key)),
         (Selector::All, Target::Prefix(prefix)) => (format!("{prefix}<KEY>"), at("<each key>")),
         (Selector::All, _) => ("<KEY>".to_owned(), at("<each key>")),
     })
@@ -113,7 +113,8 @@ fn secret_plan(request: &Request, naming: names::Naming) -> Result<(String, Stri
 mod tests {
     use super::*;
     use crate::config::JobContext;
-    use crate::fetch::{Fetched, Secret, Source};
+    use crate::export_names::Source;
+    use crate::fetch::{Fetched, Secret};
     use crate::inputs::Inputs;
     use crate::spec;
     use crate::vault::Login;

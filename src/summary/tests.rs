@@ -3,7 +3,8 @@ use secrecy::SecretString;
 
 use super::*;
 use crate::config::JobContext;
-use crate::fetch::{Secret, Source};
+use crate::export_names::Source;
+use crate::fetch::Secret;
 use crate::inputs::Inputs;
 
 /// Key names an attacker with write access to one KV path could choose.
