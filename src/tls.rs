@@ -32,6 +32,14 @@ pub struct TlsSettings {
     pub system_bundle: Option<PathBuf>,
 }
 
+/// Every HTTP client starts here: rustls with ring as its crypto provider, rather than the default aws-lc-rs,
+/// which alone made a fifth of the binary (docs/benchmarks.md).
+pub fn client_builder() -> reqwest::ClientBuilder {
+    // An error only says that a provider is installed already, which is all that is needed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 /// Where Linux distributions keep their CA bundle (the list openssl-probe searches).
 const BUNDLES: &[&str] = &[
     "/etc/ssl/certs/ca-certificates.crt",
@@ -112,7 +120,7 @@ impl TlsSettings {
         Self { system_bundle: bundle, ..self }
     }
 
-    /// Applies the settings to an HTTP client under construction.
+    /// Applies the settings to an HTTP client under construction (from [`client_builder`]).
     pub fn apply(&self, mut builder: reqwest::ClientBuilder) -> reqwest::Result<reqwest::ClientBuilder> {
         let extra = match &self.ca_pem {
             Some(pem) => reqwest::Certificate::from_pem_bundle(pem.as_bytes())?,

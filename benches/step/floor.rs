@@ -35,7 +35,7 @@ impl Floor {
             reads.push(format!("{bao}/v1/{api}"));
         }
         Floor {
-            http: reqwest::Client::new(),
+            http: vault_login::tls::client_builder().build().expect("HTTP client"),
             token_url: format!("{}&audience=vault", issuer.token_request_url(&claims.run_id)),
             request_token: issuer.register_job(claims),
             login_url: format!("{bao}/v1/auth/{}/login", app.mount),

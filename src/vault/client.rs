@@ -136,7 +136,7 @@ impl Vault {
     /// a standby's 307/308 to the active node with the same method, body and token (no other redirect),
     /// and refuses redirects from https to http, which would send the token unencrypted.
     pub fn http_client(timeout: Duration, tls: &TlsSettings, proxies: &Proxies) -> reqwest::Result<reqwest::Client> {
-        let builder = reqwest::Client::builder()
+        let builder = crate::tls::client_builder()
             .user_agent(concat!("vault-login/", env!("CARGO_PKG_VERSION")))
             .timeout(attempt_timeout(timeout))
             .connect_timeout(attempt_timeout(timeout).min(Duration::from_secs(5)))

@@ -82,7 +82,7 @@ async fn token_endpoint_behaves_like_the_forge() {
     let claims = JobClaims::for_repository("arcodange/webapp");
     let request_token = issuer.register_job(claims.clone());
     let url = issuer.token_request_url(&claims.run_id);
-    let http = reqwest::Client::new();
+    let http = vault_login::tls::client_builder().build().expect("HTTP client");
     let get = |url: String, bearer: Option<&str>| {
         let req = http.get(url);
         let req = match bearer {

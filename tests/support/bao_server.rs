@@ -113,7 +113,7 @@ impl BaoServer {
     /// Waits until `sys/health` answers `status` (200 ready, 501 not initialised).
     async fn wait_for_health(&mut self, status: u16) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        let http = reqwest::Client::new();
+        let http = vault_login::tls::client_builder().build().expect("HTTP client");
         loop {
             let health = http.get(format!("{}/v1/sys/health", self.addr)).send().await;
             if health.is_ok_and(|r| r.status() == status) {

@@ -52,7 +52,7 @@ impl RaftCluster {
             root_token: String::new(),
             nodes: Vec::new(),
             bin: services.bao_bin.clone(),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("HTTP client"),
+            http: vault_login::tls::client_builder().timeout(Duration::from_secs(5)).build().expect("HTTP client"),
             dir,
         };
         for (i, port) in ports.into_iter().enumerate() {
