@@ -336,7 +336,13 @@ mod tests {
         )
         .await;
         let addr = url::Url::parse(&server.uri()).unwrap();
-        let vault = Vault::new(crate::tls::client_builder().build().unwrap(), addr, None, Duration::from_secs(5), Arc::new(|_| {}));
+        let vault = Vault::new(
+            crate::tls::client_builder().build().unwrap(),
+            addr,
+            None,
+            Duration::from_secs(5),
+            Arc::new(|_| {}),
+        );
         let spec = "kvv2/app/x k | X\nkvv2/app/y k | Y\nkvv2/app/z k | Z\nsecret/a/one k | A\nsecret/b/two k | B";
         let requests = crate::spec::parse(spec).unwrap();
         let token = SecretString::from("t");

@@ -183,7 +183,14 @@ mod tests {
 
     async fn get(server: &MockServer) -> Result<SecretString, OidcError> {
         let url = Url::parse(&format!("{}/idtoken?placeholder=true", server.uri())).unwrap();
-        fetch(&crate::tls::client_builder().build().unwrap(), &url, &SecretString::from("request-token"), "vault", |_, _| {}).await
+        fetch(
+            &crate::tls::client_builder().build().unwrap(),
+            &url,
+            &SecretString::from("request-token"),
+            "vault",
+            |_, _| {},
+        )
+        .await
     }
 
     #[tokio::test]
@@ -219,10 +226,11 @@ mod tests {
         let url = Url::parse(&format!("{}/t", server.uri())).unwrap();
         let token = SecretString::from("request-token");
         let no_wait = backoff().with_min_delay(Duration::ZERO).with_max_delay(Duration::ZERO);
-        let result = fetch_with(no_wait, &crate::tls::client_builder().build().unwrap(), &url, &token, "vault", |_, _| {
-            retries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        })
-        .await;
+        let result =
+            fetch_with(no_wait, &crate::tls::client_builder().build().unwrap(), &url, &token, "vault", |_, _| {
+                retries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            })
+            .await;
         assert!(matches!(result, Err(OidcError::Failed { status: 502, .. })));
         assert_eq!(retries.into_inner(), 4);
     }

@@ -32,7 +32,11 @@ impl BaoReply {
 
 impl Bao {
     pub fn new(addr: &str, token: &str) -> Bao {
-        Bao { addr: addr.to_owned(), token: token.to_owned(), http: vault_login::tls::client_builder().build().expect("HTTP client") }
+        Bao {
+            addr: addr.to_owned(),
+            token: token.to_owned(),
+            http: vault_login::tls::client_builder().build().expect("HTTP client"),
+        }
     }
 
     /// The server address, `http://127.0.0.1:<port>`.
