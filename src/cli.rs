@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, JobContext};
+use crate::config::{Config, JobContext, RunnerVars};
 use crate::inputs::Inputs;
 use crate::runner::Log;
 use crate::{dry_run, fake_token, local_git, post, step};
@@ -105,9 +105,10 @@ impl From<JobFlags> for JobContext {
 
 /// Runs the mode `cli` asks for with the process environment `env`, and reports any error.
 pub fn run(cli: Cli, env: &[(String, String)]) -> ExitCode {
-    let in_ci = in_ci(env);
-    let debug = env.iter().any(|(k, v)| k == "RUNNER_DEBUG" && v == "1");
-    let mut log = Log::new(io::stdout(), debug);
+    // Unreadable runner variables are reported by the mode that needs them; here they mean "not CI".
+    let runner = RunnerVars::from_env(env).unwrap_or_default();
+    let in_ci = runner.in_ci();
+    let mut log = Log::new(io::stdout(), runner.debug());
     if let Err(e) = crate::hardening::forbid_core_dumps() {
         log.warning(&format!("vault-login: {e}; a crash could leave a core file holding secrets"));
     }
@@ -143,7 +144,7 @@ async fn dispatch(cli: Cli, env: &[(String, String)], log: &mut Log<io::Stdout>)
     let done = |result: Result<()>| result.map(|()| ExitCode::SUCCESS);
     match cli.command {
         Some(Command::Post) => {
-            let post = post::PostStep::from_env(env).context("reading the main step's state (STATE_*)")?;
+            let post = post::PostStep::from_env(env)?;
             post::run(post, log).await;
             Ok(ExitCode::SUCCESS)
         }
@@ -169,15 +170,10 @@ fn local_job() -> JobContext {
     std::env::current_dir().map(|dir| local_git::detect(&dir)).unwrap_or_default()
 }
 
-/// Whether a runner runs us (`GITHUB_ACTIONS=true`), as [`Config`] decides it.
-fn in_ci(env: &[(String, String)]) -> bool {
-    env.iter().any(|(k, v)| k == "GITHUB_ACTIONS" && v == "true")
-}
-
 /// `fake-token`'s job context, by [`Config`]'s rule: flags, then `GITHUB_*`, then (only outside CI) git.
 fn fake_token_job(flags: JobContext, env: &[(String, String)], local: impl FnOnce() -> JobContext) -> JobContext {
     let job = flags.or(crate::config::job_from_env(env));
-    if in_ci(env) { job } else { job.or(local()) }
+    if RunnerVars::from_env(env).unwrap_or_default().in_ci() { job } else { job.or(local()) }
 }
 
 fn fake_token_command(args: FakeTokenArgs, flags: JobContext, env: &[(String, String)]) -> Result<()> {

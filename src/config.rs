@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
-use serde::Deserialize;
 use url::Url;
 
 use crate::inputs::Inputs;
@@ -16,13 +15,16 @@ use crate::names::Naming;
 use crate::proxy::Proxies;
 use crate::runner::FileCommands;
 use crate::spec::{self, Request};
-use crate::tls::{self, TlsSettings};
+use crate::tls::TlsSettings;
 use repository::Repository;
+use runner::job_context;
+pub use runner::{RunnerVars, job_from_env};
 use values::{bounded, mount, namespace, naming, short};
 pub use values::{duration, flag};
 
 mod addr;
 mod repository;
+mod runner;
 mod values;
 
 /// A problem with the step's inputs or environment, found before anything is sent anywhere.
@@ -55,39 +57,6 @@ pub enum ConfigError {
     /// The environment itself could not be read (not expected from a runner).
     #[error("cannot read the step's environment: {0}")]
     Environment(envy::Error),
-}
-
-/// The runner-provided variables the step reads (not inputs).
-/// envy matches lower-cased variable names to these fields.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct RunnerVars {
-    github_actions: Option<String>,
-    github_repository: Option<String>,
-    gitea_repository: Option<String>,
-    forgejo_repository: Option<String>,
-    github_ref: Option<String>,
-    github_sha: Option<String>,
-    github_workflow: Option<String>,
-    github_event_name: Option<String>,
-    github_run_id: Option<String>,
-    github_actor: Option<String>,
-    github_server_url: Option<String>,
-    github_env: Option<PathBuf>,
-    github_output: Option<PathBuf>,
-    github_state: Option<PathBuf>,
-    github_step_summary: Option<PathBuf>,
-    github_path: Option<PathBuf>,
-    runner_debug: Option<String>,
-    actions_id_token_request_url: Option<String>,
-    actions_id_token_request_token: Option<String>,
-    vault_addr: Option<String>,
-    vault_token: Option<String>,
-    vault_cacert: Option<String>,
-    runner_temp: Option<PathBuf>,
-    ssl_cert_file: Option<String>,
-    ssl_cert_dir: Option<String>,
-    tmpdir: Option<PathBuf>,
 }
 
 /// What the job is, as far as claims and defaults are concerned. Filled from `GITHUB_*` in CI and from the
@@ -213,7 +182,7 @@ impl Config {
         local: impl FnOnce() -> JobContext,
         use_vault_token: bool,
     ) -> Result<Self, ConfigError> {
-        let mut vars: RunnerVars = envy::from_iter(env.iter().cloned()).map_err(ConfigError::Environment)?;
+        let mut vars = RunnerVars::from_env(env)?;
         vars.vault_token = match (use_vault_token, vars.vault_token) {
             (false, _) => None,
             (true, token) => Some(token.unwrap_or_default()),
@@ -230,7 +199,7 @@ impl Config {
     ) -> Result<Self, ConfigError> {
         let install_only = flag("install-only", inputs.install_only.as_deref(), false)?;
         let dry_run = flag("dry-run", inputs.dry_run.as_deref(), false)? || install_only;
-        let in_ci = vars.github_actions.as_deref() == Some("true");
+        let in_ci = vars.in_ci();
         let mut job = job.or(job_context(&vars));
         if dry_run && !in_ci {
             job = job.or(local());
@@ -254,7 +223,7 @@ impl Config {
             dry_run: dry_run && !install_only,
             install_only,
             in_ci,
-            debug: vars.runner_debug.as_deref() == Some("1"),
+            debug: vars.debug(),
             jwt,
             addr,
             addr_is_placeholder,
@@ -326,28 +295,6 @@ fn merge(top: Inputs, base: Inputs) -> Inputs {
     serde_json::to_value(merged).ok().and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default()
 }
 
-/// The job context the runner's `GITHUB_*` variables describe.
-pub fn job_from_env(env: &[(String, String)]) -> JobContext {
-    job_context(&envy::from_iter(env.iter().cloned()).unwrap_or_default())
-}
-
-fn job_context(vars: &RunnerVars) -> JobContext {
-    JobContext {
-        repository: vars
-            .github_repository
-            .clone()
-            .or_else(|| vars.gitea_repository.clone())
-            .or_else(|| vars.forgejo_repository.clone()),
-        git_ref: vars.github_ref.clone(),
-        sha: vars.github_sha.clone(),
-        workflow: vars.github_workflow.clone(),
-        event_name: vars.github_event_name.clone(),
-        run_id: vars.github_run_id.clone(),
-        actor: vars.github_actor.clone(),
-        server_url: vars.github_server_url.clone(),
-    }
-}
-
 fn app(input: Option<&str>, repository: Repository) -> Result<String, ConfigError> {
     let from_repo = match (input, repository) {
         (Some(_), _) => None,
@@ -415,7 +362,7 @@ fn jwt_source(inputs: &Inputs, vars: &RunnerVars, dry_run: bool) -> Result<JwtSo
 fn tls(inputs: &Inputs, vars: &RunnerVars) -> Result<TlsSettings, ConfigError> {
     let ca = inputs.ca_certificate.as_deref().or(vars.vault_cacert.as_deref().filter(|v| !v.trim().is_empty()));
     let skip_verify = flag("tls-skip-verify", inputs.tls_skip_verify.as_deref(), false)?;
-    let bundle = tls::system_bundle(vars.ssl_cert_file.as_deref(), vars.ssl_cert_dir.as_deref());
+    let bundle = vars.system_bundle();
     TlsSettings::from_inputs(ca, inputs.client_certificate.as_deref(), inputs.client_key.as_deref(), skip_verify)
         .map(|settings| settings.with_system_bundle(bundle))
         .map_err(|e| ConfigError::Invalid { input: e.input, problem: e.problem })

@@ -6,9 +6,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
 use secrecy::ExposeSecret;
 use url::Url;
 
+use crate::config::RunnerVars;
 use crate::runner::{FileCommands, Log};
 use crate::state::State;
 use crate::summary::code;
@@ -27,12 +29,11 @@ pub struct PostStep {
 }
 
 impl PostStep {
-    /// Reads `STATE_*` and the CA bundle's location from the post step's environment.
-    pub fn from_env(env: &[(String, String)]) -> Result<Self, envy::Error> {
-        let var = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-        let system_bundle = tls::system_bundle(var("SSL_CERT_FILE"), var("SSL_CERT_DIR"));
-        let summary = var("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()).map(PathBuf::from);
-        Ok(Self { state: State::from_env(env)?, system_bundle, summary })
+    /// Reads `STATE_*`, and the CA bundle's location and the summary file from the runner's variables.
+    pub fn from_env(env: &[(String, String)]) -> anyhow::Result<Self> {
+        let runner = RunnerVars::from_env(env)?;
+        let state = State::from_env(env).context("reading the main step's state (STATE_*)")?;
+        Ok(Self { state, system_bundle: runner.system_bundle(), summary: runner.step_summary() })
     }
 
     fn tls(&self) -> Result<TlsSettings, tls::TlsInputError> {
