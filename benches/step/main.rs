@@ -40,42 +40,40 @@ use scenario::Kind;
 /// whole benchmark still takes about a minute.
 const DEFAULT_RUNS: usize = 50;
 
+/// The benchmark's options (see the module docs).
+#[derive(clap::Parser)]
 struct Args {
+    /// Runs per scenario
+    #[arg(long, default_value_t = DEFAULT_RUNS, value_parser = at_least_one)]
     runs: usize,
+    /// The vault-login binary to measure
+    #[arg(long, default_value = env!("CARGO_BIN_EXE_vault-login"))]
     bin: PathBuf,
+    /// Write the figures into this Markdown file, between its markers
+    #[arg(long)]
     write: Option<PathBuf>,
+    /// Measure only this scenario, in this process, and print its result as JSON (how the orchestrator
+    /// runs each scenario in a process of its own)
+    #[arg(long, value_parser = |name: &str| Kind::from_name(name).ok_or(format!("unknown scenario {name:?}")))]
     scenario: Option<Kind>,
+    /// NAME=VALUE added to the step processes' environment
+    #[arg(long = "step-env", value_parser = name_value)]
     step_env: Vec<(String, String)>,
+    /// Passed by `cargo bench` to a harness-less benchmark; ignored
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
-fn parse_args(raw: Vec<String>) -> Args {
-    let mut args = Args {
-        runs: DEFAULT_RUNS,
-        bin: env!("CARGO_BIN_EXE_vault-login").into(),
-        write: None,
-        scenario: None,
-        step_env: Vec::new(),
-    };
-    let mut it = raw.into_iter();
-    while let Some(arg) = it.next() {
-        let mut value = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
-        match arg.as_str() {
-            // `cargo bench` passes `--bench` to a harness-less benchmark.
-            "--bench" => {}
-            "--runs" => args.runs = value().parse().expect("--runs takes a number"),
-            "--bin" => args.bin = value().into(),
-            "--write" => args.write = Some(value().into()),
-            "--scenario" => args.scenario = Some(Kind::from_name(&value())),
-            "--step-env" => {
-                let pair = value();
-                let (name, val) = pair.split_once('=').expect("--step-env takes NAME=VALUE");
-                args.step_env.push((name.to_owned(), val.to_owned()));
-            }
-            other => panic!("unknown argument {other:?}; see benches/step/main.rs"),
-        }
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse() {
+        Ok(0) | Err(_) => Err(format!("expected a number of at least 1, got {text:?}")),
+        Ok(runs) => Ok(runs),
     }
-    assert!(args.runs >= 1, "--runs must be at least 1");
-    args
+}
+
+fn name_value(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text.split_once('=').ok_or(format!("expected NAME=VALUE, got {text:?}"))?;
+    Ok((name.to_owned(), value.to_owned()))
 }
 
 fn main() {
@@ -85,7 +83,7 @@ fn main() {
         let [_, out, program, rest @ ..] = raw.as_slice() else { panic!("usage: --rusage-to FILE PROGRAM [ARG]...") };
         measure::run_and_report(out.as_ref(), program, rest);
     }
-    let args = parse_args(raw);
+    let args = <Args as clap::Parser>::parse();
     match args.scenario {
         Some(kind) => {
             let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
