@@ -18,6 +18,21 @@ pub struct TlsListener {
     pub client_ca_pem: Option<String>,
 }
 
+/// `bao server ARGS...` with a cleared environment, its output in `log`.
+pub(super) fn spawn_server(bin: &Path, args: &[String], log: &Path) -> Child {
+    let log = std::fs::File::create(log).expect("server log");
+    Command::new(bin)
+        .arg("server")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log handle"))
+        .stderr(log)
+        .spawn()
+        .expect("spawn an OpenBao server")
+}
+
 /// A running private server.
 pub struct BaoServer {
     /// The plain-http dev listener, `http://127.0.0.1:<port>`, for provisioning.
@@ -76,17 +91,7 @@ impl BaoServer {
         root_token: String,
         tls_addrs: Vec<String>,
     ) -> BaoServer {
-        let log = std::fs::File::create(dir.path().join("bao.log")).expect("server log");
-        let child = Command::new(&services.bao_bin)
-            .arg("server")
-            .args(&args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log handle"))
-            .stderr(log)
-            .spawn()
-            .expect("spawn the private OpenBao server");
+        let child = spawn_server(&services.bao_bin, &args, &dir.path().join("bao.log"));
         BaoServer {
             addr: format!("http://127.0.0.1:{port}"),
             root_token,

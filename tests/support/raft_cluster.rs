@@ -8,13 +8,13 @@
 
 use std::future::Future;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::bao_server::free_port_pairs;
+use super::bao_server::{free_port_pairs, spawn_server};
 use super::{Bao, Services};
 
 /// Start-up and failover both finish in a few seconds on loopback; this only bounds a broken cluster.
@@ -102,17 +102,7 @@ impl RaftCluster {
         );
         let config_path = self.dir.path().join(format!("node{i}.hcl"));
         std::fs::write(&config_path, config).expect("write node config");
-        let log = std::fs::File::create(self.log_path(i)).expect("node log");
-        Command::new(&self.bin)
-            .arg("server")
-            .arg(format!("-config={}", config_path.display()))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log handle"))
-            .stderr(log)
-            .spawn()
-            .expect("spawn an OpenBao cluster node")
+        spawn_server(&self.bin, &[format!("-config={}", config_path.display())], &self.log_path(i))
     }
 
     /// `http://127.0.0.1:<port>` of node `i`, as its `api_addr` advertises it.
