@@ -188,7 +188,7 @@ fn fake_token_command(args: FakeTokenArgs, flags: JobContext, env: &[(String, St
     if args.print_jwks {
         println!("{}", serde_json::to_string_pretty(&key.jwks())?);
     } else if args.print_public_key {
-        print!("{}", key.public_key_pem()?);
+        print!("{}", key.public_key_pem());
     } else {
         println!("{}", key.sign(&claims)?);
     }

@@ -1,7 +1,5 @@
 //! Tokens shaped like a real job's, for the dry run and for a sandbox Vault that trusts a local key.
 
-mod spki;
-
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -92,6 +90,8 @@ pub struct SigningKey {
     algorithm: Algorithm,
     kid: String,
     jwk: Jwk,
+    /// The public half as a PEM `PUBLIC KEY` (SubjectPublicKeyInfo), the form `jwt_validation_pubkeys` takes.
+    public_pem: String,
 }
 
 impl SigningKey {
@@ -112,7 +112,8 @@ impl SigningKey {
         let kid = jwk.thumbprint(ThumbprintHash::SHA256).context("computing the key id")?;
         jwk.common.key_id = Some(kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-        Ok(Self { key, algorithm, kid, jwk })
+        let public_pem = public_pem(pem, algorithm)?;
+        Ok(Self { key, algorithm, kid, jwk, public_pem })
     }
 
     /// Signs `claims` into a JWT that a Vault trusting [`Self::jwks`] or [`Self::public_key_pem`] accepts.
@@ -128,9 +129,27 @@ impl SigningKey {
     }
 
     /// The public key as PEM, for the auth method's `jwt_validation_pubkeys` (no server needed).
-    pub fn public_key_pem(&self) -> Result<String> {
-        spki::public_key_pem(&self.jwk)
+    pub fn public_key_pem(&self) -> &str {
+        &self.public_pem
     }
+}
+
+/// The public half of the PEM private key `pem`, encoded by the key's own crate.
+fn public_pem(pem: &[u8], algorithm: Algorithm) -> Result<String> {
+    use pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding};
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    let text = std::str::from_utf8(pem).context("the key is not PEM text")?;
+    let encoded = match algorithm {
+        Algorithm::RS256 => {
+            let key = rsa::PrivateKey::from_pkcs8_pem(text).or_else(|_| rsa::PrivateKey::from_pkcs1_pem(text));
+            key.context("reading the RSA key")?.to_public_key().to_public_key_pem(LineEnding::LF)
+        }
+        _ => {
+            let key = p256::SecretKey::from_pkcs8_pem(text).or_else(|_| p256::SecretKey::from_sec1_pem(text));
+            key.context("reading the P-256 key")?.public_key().to_public_key_pem(LineEnding::LF)
+        }
+    };
+    encoded.context("encoding the public key")
 }
 
 #[cfg(test)]
@@ -192,7 +211,7 @@ rQIDAQAB
             [(EC_KEY.as_bytes(), EC_PUBLIC, Algorithm::ES256), (RSA_KEY, RSA_PUBLIC, Algorithm::RS256)]
         {
             let key = SigningKey::from_pem(private).unwrap();
-            assert_eq!(key.public_key_pem().unwrap(), public);
+            assert_eq!(key.public_key_pem(), public);
             let jwt = key.sign(&claims(&job(), "vault", time::OffsetDateTime::now_utc().unix_timestamp())).unwrap();
             let decoding = match algorithm {
                 Algorithm::ES256 => DecodingKey::from_ec_pem(public.as_bytes()).unwrap(),
