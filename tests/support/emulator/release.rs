@@ -22,10 +22,28 @@ pub fn install(action: &Path, binary: &Path, into: &Path) -> Result<PathBuf, Str
         std::fs::copy(&path, into.join("shim").join(name)).map_err(|e| fail("shim/", e))?;
     }
     let name = format!("vault-login-linux-{}", node_arch());
+    let binary = pinned(binary);
     std::os::unix::fs::symlink(binary, into.join("dist").join(&name)).map_err(|e| fail("dist/", e))?;
     let sums = format!("{}  {name}\n", checksum(binary));
     std::fs::write(into.join("dist/SHA256SUMS"), sums).map_err(|e| fail("SHA256SUMS", e))?;
     Ok(into.to_owned())
+}
+
+/// The binary under test, pinned for the whole test process: a hard link, so that a rebuild during the run
+/// (cargo replaces `target/debug/vault-login`, it does not write into it) cannot change what the shim
+/// verifies against the checksum taken once below.
+fn pinned(binary: &Path) -> &'static Path {
+    static PINNED: OnceLock<PathBuf> = OnceLock::new();
+    PINNED.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let (staged, pinned) = (dir.join(format!("vault-login-{}", std::process::id())), dir.join("vault-login"));
+        let _ = std::fs::remove_file(&staged);
+        std::fs::hard_link(binary, &staged)
+            .or_else(|_| std::fs::copy(binary, &staged).map(drop))
+            .expect("pin the binary");
+        std::fs::rename(&staged, &pinned).expect("pin the binary");
+        pinned
+    })
 }
 
 /// The binary's SHA-256, computed once: cargo builds it before any test runs.
