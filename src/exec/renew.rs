@@ -168,3 +168,74 @@ fn renewal_point(now: Instant, seconds: u64) -> Instant {
 fn human(seconds: u64) -> String {
     humantime::format_duration(Duration::from_secs(seconds)).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(period: u64) -> Credential {
+        Credential::new(None, "the Vault token".into(), "the role's `token_max_ttl`", period, Instant::now())
+    }
+
+    fn refused() -> vault::VaultError {
+        vault::VaultError::Api {
+            method: "POST".into(),
+            path: "auth/token/renew-self".into(),
+            status: 500,
+            errors: vec![],
+        }
+    }
+
+    fn log() -> Log<Vec<u8>> {
+        Log::new(Vec::new(), false)
+    }
+
+    fn text(log: Log<Vec<u8>>) -> String {
+        String::from_utf8(log.into_inner()).expect("UTF-8")
+    }
+
+    #[test]
+    fn a_renewal_is_logged_and_the_next_comes_two_thirds_into_the_new_lifetime() {
+        let mut credential = token(30);
+        let mut out = log();
+        let before = Instant::now();
+        assert!(credential.settle(Ok(30), &mut out));
+        let next = credential.next.expect("another renewal");
+        assert!(next >= before + Duration::from_secs(20) && next <= Instant::now() + Duration::from_secs(20));
+        assert_eq!(text(out), "Renewed the Vault token: it now expires in 30s\n");
+    }
+
+    #[test]
+    fn a_capped_renewal_is_said_once_with_the_field_to_raise_and_ends_the_renewals() {
+        let mut credential = token(30);
+        let mut out = log();
+        assert!(credential.settle(Ok(12), &mut out));
+        assert!(credential.next.is_none(), "nothing more to gain from renewing");
+        let said = text(out);
+        assert!(
+            said.contains("has reached its maximum TTL and ends in 12s; raise the role's `token_max_ttl`"),
+            "{said}"
+        );
+        let mut out = log();
+        assert!(!credential.settle(Ok(0), &mut out));
+        assert!(text(out).contains("Vault no longer renews the Vault token"));
+    }
+
+    #[test]
+    fn failures_are_retried_while_the_credential_lives_and_warned_about_once() {
+        let mut credential = token(30);
+        let mut out = log();
+        assert!(!credential.settle(Err(refused()), &mut out));
+        assert!(!credential.settle(Err(refused()), &mut out));
+        let said = text(out);
+        assert_eq!(said.matches("could not renew the Vault token").count(), 1, "{said}");
+        let next = credential.next.expect("a retry while it lives");
+        assert!(next <= Instant::now() + RETRY_EVERY, "retried within {RETRY_EVERY:?}");
+        credential.expires = Instant::now();
+        credential.settle(Err(refused()), &mut log());
+        assert!(credential.next.is_none(), "no retry once it has expired");
+        let mut out = log();
+        assert!(credential.settle(Ok(30), &mut out), "a later success counts again");
+        assert!(!credential.failing);
+    }
+}
