@@ -10,6 +10,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
+use crate::forge::Forge;
 use crate::inputs::Inputs;
 use crate::names::Naming;
 use crate::proxy::Proxies;
@@ -42,12 +43,10 @@ pub enum ConfigError {
     /// The runner gave the step no way to request an ID token.
     #[error(
         "this job cannot request an OIDC ID token: ACTIONS_ID_TOKEN_REQUEST_URL and \
-         ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set. Enable ID tokens for the job: on GitHub add \
-         `permissions: id-token: write`; on Forgejo (v15+) add `enable-openid-connect: true` to the \
-         workflow or job (not available to pull requests from forks); Gitea has no released Actions OIDC \
-         issuer yet. Or pass a token you obtained elsewhere in the `jwt` input"
+         ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set. To enable ID tokens for the job, {}",
+        .0.id_token_opt_in()
     )]
-    NoIdToken,
+    NoIdToken(Forge),
     /// The `secrets` input does not parse.
     #[error(transparent)]
     Secrets(#[from] spec::SpecError),
@@ -104,6 +103,8 @@ pub enum JwtSource {
 /// Everything the main step needs, validated.
 pub struct Config {
     pub dry_run: bool,
+    /// The forge the runner says it belongs to, for the fix of a missing or refused ID token.
+    pub forge: Forge,
     /// `install-only`: put the binary on PATH, nothing else (no address or ID token needed).
     pub install_only: bool,
     pub in_ci: bool,
@@ -220,6 +221,7 @@ impl Config {
         let naming = naming(inputs.naming.as_deref())?;
         crate::export_names::check_names(&secrets, naming)?;
         Ok(Self {
+            forge: vars.forge(),
             dry_run: dry_run && !install_only,
             install_only,
             in_ci,
@@ -354,7 +356,7 @@ fn jwt_source(inputs: &Inputs, vars: &RunnerVars, dry_run: bool) -> Result<JwtSo
             })?,
             request_token: SecretString::from(token.clone()),
         }),
-        _ => Err(ConfigError::NoIdToken),
+        _ => Err(ConfigError::NoIdToken(vars.forge())),
     }
 }
 

@@ -20,6 +20,7 @@ pub mod export_names;
 pub mod exports;
 pub mod fake_token;
 pub mod fetch;
+pub mod forge;
 pub mod hardening;
 pub mod inputs;
 pub mod install;

@@ -7,6 +7,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
+use crate::forge::Forge;
+
 /// Why no ID token could be had.
 #[derive(Debug, thiserror::Error)]
 pub enum OidcError {
@@ -14,10 +16,10 @@ pub enum OidcError {
     Transport { host: String, detail: String },
     #[error(
         "the forge refused the ID-token request with {status}: {body}. The job may lack the permission to \
-         request ID tokens (GitHub: `permissions: id-token: write`; Forgejo: `enable-openid-connect: true`), \
-         or the job has already finished"
+         request ID tokens ({}), or the job has already finished",
+        .forge.id_token_opt_in()
     )]
-    Refused { status: u16, body: String },
+    Refused { status: u16, body: String, forge: Forge },
     #[error("the forge's ID-token endpoint failed with {status}: {body}")]
     Failed { status: u16, body: String },
     #[error("the forge's ID-token answer has no `value` field with a token ({0})")]
@@ -58,15 +60,20 @@ pub fn request_url(base: &Url, audience: &str) -> Url {
     url
 }
 
-/// GET the token, retrying what a runner's endpoint fails transiently with, as @actions/core does.
+/// GET the token, retrying what a runner's endpoint fails transiently with, as @actions/core does. A
+/// refusal names `forge`'s opt-in.
 pub async fn fetch(
     http: &reqwest::Client,
     base: &Url,
     request_token: &SecretString,
     audience: &str,
+    forge: Forge,
     on_retry: impl Fn(&OidcError, Duration),
 ) -> Result<SecretString, OidcError> {
-    fetch_with(backoff(), http, base, request_token, audience, on_retry).await
+    fetch_with(backoff(), http, base, request_token, audience, on_retry).await.map_err(|error| match error {
+        OidcError::Refused { status, body, .. } => OidcError::Refused { status, body, forge },
+        other => other,
+    })
 }
 
 /// Four retries with jittered exponential delays (1 s doubling), as @actions/core's client does.
@@ -108,7 +115,7 @@ async fn fetch_once(
     if !(200..300).contains(&status) {
         let body = excerpt(&body);
         return Err(if matches!(status, 401 | 403) {
-            OidcError::Refused { status, body }
+            OidcError::Refused { status, body, forge: Forge::Unknown }
         } else {
             OidcError::Failed { status, body }
         });
@@ -182,15 +189,13 @@ mod tests {
     }
 
     async fn get(server: &MockServer) -> Result<SecretString, OidcError> {
+        get_on(server, Forge::Forgejo).await
+    }
+
+    async fn get_on(server: &MockServer, forge: Forge) -> Result<SecretString, OidcError> {
         let url = Url::parse(&format!("{}/idtoken?placeholder=true", server.uri())).unwrap();
-        fetch(
-            &crate::tls::client_builder().build().unwrap(),
-            &url,
-            &SecretString::from("request-token"),
-            "vault",
-            |_, _| {},
-        )
-        .await
+        let http = crate::tls::client_builder().build().unwrap();
+        fetch(&http, &url, &SecretString::from("request-token"), "vault", forge, |_, _| {}).await
     }
 
     #[tokio::test]
@@ -200,6 +205,9 @@ mod tests {
         assert!(err.to_string().contains("missing scp generate_id_token"));
         assert!(err.to_string().contains("enable-openid-connect"));
         assert_eq!(server.received_requests().await.unwrap().len(), 1);
+        let gitea = get_on(&server, Forge::Gitea).await.unwrap_err().to_string();
+        assert!(gitea.contains("on Gitea add `permissions: id-token: write`"), "{gitea}");
+        assert!(!gitea.contains("enable-openid-connect"), "only the forge at hand: {gitea}");
     }
 
     #[tokio::test]

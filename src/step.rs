@@ -129,7 +129,7 @@ async fn id_token<W: Write>(config: &Config, http: &reqwest::Client, log: &mut L
         JwtSource::Given(jwt) => jwt.clone(),
         JwtSource::Oidc { request_url, request_token } => {
             let notice = progress::oidc_notice(log.debug_enabled());
-            oidc::fetch(http, request_url, request_token, &config.audience, notice)
+            oidc::fetch(http, request_url, request_token, &config.audience, config.forge, notice)
                 .await
                 .context("requesting the job's OIDC ID token")?
         }

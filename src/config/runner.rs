@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::{ConfigError, JobContext};
+use crate::forge::Forge;
 use crate::tls;
 
 /// The runner-provided variables the step reads (not inputs).
@@ -13,6 +14,8 @@ use crate::tls;
 #[serde(default)]
 pub struct RunnerVars {
     pub(super) github_actions: Option<String>,
+    pub(super) gitea_actions: Option<String>,
+    pub(super) forgejo_actions: Option<String>,
     pub(super) github_repository: Option<String>,
     pub(super) gitea_repository: Option<String>,
     pub(super) forgejo_repository: Option<String>,
@@ -49,6 +52,12 @@ impl RunnerVars {
     /// Whether a runner runs us (`GITHUB_ACTIONS=true`).
     pub fn in_ci(&self) -> bool {
         self.github_actions.as_deref() == Some("true")
+    }
+
+    /// The forge the runner belongs to.
+    pub fn forge(&self) -> Forge {
+        let on = |v: &Option<String>| v.as_deref() == Some("true");
+        Forge::detect(on(&self.github_actions), on(&self.gitea_actions), on(&self.forgejo_actions))
     }
 
     /// `RUNNER_DEBUG=1`: the job runs with debug logging.

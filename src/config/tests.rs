@@ -108,12 +108,18 @@ fn bad_values_name_their_input() {
 }
 
 #[test]
-fn missing_id_token_env_explains_every_forge() {
+fn a_missing_id_token_is_explained_for_the_forge_at_hand() {
     let mut pairs = ci(&[]);
     pairs.retain(|(k, _)| !k.starts_with("ACTIONS_ID_TOKEN"));
-    let message = err(pairs.clone());
-    for needle in ["id-token: write", "enable-openid-connect: true", "Gitea", "`jwt` input"] {
-        assert!(message.contains(needle), "{needle} missing from {message}");
+    let on = |extra: &[(&str, &str)]| err(pairs.iter().cloned().chain(env(extra)).collect());
+    let github = on(&[]);
+    assert!(github.contains("on GitHub add `permissions: id-token: write`"), "{github}");
+    assert!(!github.contains("enable-openid-connect"), "{github}");
+    let forgejo = on(&[("GITEA_ACTIONS", "true"), ("FORGEJO_ACTIONS", "true")]);
+    assert!(forgejo.contains("on Forgejo (v15+) add `enable-openid-connect: true`"), "{forgejo}");
+    let gitea = on(&[("GITEA_ACTIONS", "true")]);
+    for needle in ["on Gitea add `permissions: id-token: write`", "maximum Actions permissions", "`jwt` input"] {
+        assert!(gitea.contains(needle), "{needle} missing from {gitea}");
     }
     pairs.push(("INPUT_JWT".into(), "a.b.c".into()));
     assert!(matches!(load(pairs.clone(), Inputs::default()).unwrap().jwt, JwtSource::Given(_)));
