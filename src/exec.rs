@@ -106,7 +106,13 @@ async fn open<W: Write>(config: &Config, log: &mut Log<W>) -> Result<Session> {
         Ok((fetched, exports, ca_file)) => Ok(Session { vault, login, owned, fetched, exports, ca_file, issued }),
         Err(error) => {
             if owned {
-                step::revoke_after_failure(config, &vault, &login.token, log).await;
+                match step::revoke_now(&vault, &login.token).await {
+                    Ok(()) => log.info("The command was not started; the Vault token was revoked."),
+                    Err(e) => log.warning(&format!(
+                        "vault-login exec: the command was not started, but revoking the Vault token failed \
+                         ({e}); it expires with its TTL"
+                    )),
+                }
             }
             Err(error)
         }
@@ -201,8 +207,7 @@ async fn sleep_until_some(at: Option<Instant>) {
 /// Revokes what `exec` owns, removes the CA file, and gives the receipt.
 async fn close<W: Write>(config: &Config, session: Session, renewals: usize, log: &mut Log<W>) {
     let revoked = if session.owned {
-        let vault = session.vault.with_budget(step::CLEANUP_BUDGET, "the clean-up budget");
-        match vault::revoke_self(&vault, &session.login.token).await {
+        match step::revoke_now(&session.vault, &session.login.token).await {
             Ok(()) => Some(OffsetDateTime::now_utc()),
             Err(e) => {
                 log.warning(&format!(

@@ -19,7 +19,7 @@ use crate::vault::{self, Login, Vault, VaultError};
 use crate::{login_hints, oidc, progress, summary};
 
 /// Revoking after a failure gets its own small budget: the step's deadline may be what just ran out.
-pub(crate) const CLEANUP_BUDGET: Duration = Duration::from_secs(10);
+const CLEANUP_BUDGET: Duration = Duration::from_secs(10);
 
 /// Runs the main step against Vault. On error nothing has been exported and the token is revoked.
 pub async fn run<W: Write>(config: &Config, log: &mut Log<W>) -> Result<()> {
@@ -36,7 +36,16 @@ pub async fn run<W: Write>(config: &Config, log: &mut Log<W>) -> Result<()> {
     match outcome {
         Ok(()) => Ok(()),
         Err(error) => {
-            revoke_after_failure(config, &vault, &login.token, log).await;
+            match revoke_now(&vault, &login.token).await {
+                Ok(()) => {
+                    log.info("Nothing was exported; the Vault token was revoked.");
+                    tell_the_post_step_it_is_revoked(config, log);
+                }
+                Err(e) => log.warning(&format!(
+                    "Nothing was exported, but revoking the Vault token failed ({e}); the post step will try \
+                     again, and the token expires with its TTL regardless"
+                )),
+            }
             Err(error)
         }
     }
@@ -213,24 +222,15 @@ fn write_ca_file(config: &Config, pem: &str) -> Result<String> {
     Ok(shown)
 }
 
-/// Revokes at once, and tells the post step so, which then has nothing left to do.
-pub(crate) async fn revoke_after_failure<W: Write>(
-    config: &Config,
-    vault: &Vault,
-    token: &SecretString,
-    log: &mut Log<W>,
-) {
-    match vault::revoke_self(&vault.with_budget(CLEANUP_BUDGET, "the clean-up budget"), token).await {
-        Ok(()) => {
-            log.info("Nothing was exported; the Vault token was revoked.");
-            let revoked = State { vault_token_revoked: true, ..State::default() };
-            if let Err(e) = revoked.write(&config.files) {
-                log.debug(&format!("could not tell the post step that the token is revoked: {e}"));
-            }
-        }
-        Err(e) => log.warning(&format!(
-            "Nothing was exported, but revoking the Vault token failed ({e}); the post step will try again, \
-             and the token expires with its TTL regardless"
-        )),
+/// Revokes at once, on its own small budget (the step's may be what just ran out).
+pub(crate) async fn revoke_now(vault: &Vault, token: &SecretString) -> Result<(), VaultError> {
+    vault::revoke_self(&vault.with_budget(CLEANUP_BUDGET, "the clean-up budget"), token).await
+}
+
+/// Tells the post step that the token is revoked already, so that it has nothing left to do.
+fn tell_the_post_step_it_is_revoked<W: Write>(config: &Config, log: &mut Log<W>) {
+    let revoked = State { vault_token_revoked: true, ..State::default() };
+    if let Err(e) = revoked.write(&config.files) {
+        log.debug(&format!("could not tell the post step that the token is revoked: {e}"));
     }
 }

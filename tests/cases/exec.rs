@@ -104,9 +104,11 @@ async fn masks_come_first_and_the_secrets_reach_only_the_command() {
     assert!(exec.summary.contains("### vault-login exec"), "{}\n{exec:?}", exec.summary);
     assert!(app.live_tokens().await.is_empty(), "revoked at the end");
 
-    let missing = job(&app).input("secrets", "kvv2/nope/config x").run_exec(&["sh", "-c", "echo started"]).await;
+    let missing = job(&app).input("secrets", "kvv2/nope/config x").run_exec(&["sh", "-c", "echo command-ran"]).await;
     assert_eq!(missing.code, Some(1), "{missing:?}");
-    assert!(!missing.stdout.contains("started"), "a failed read starts nothing: {missing:?}");
+    assert!(!missing.stdout.contains("command-ran"), "a failed read starts nothing: {missing:?}");
+    assert!(missing.stdout.contains("The command was not started; the Vault token was revoked."), "{missing:?}");
+    assert!(missing.raw_state_file.is_empty() && missing.raw_env_file.is_empty(), "exec writes no file: {missing:?}");
     assert!(app.live_tokens().await.is_empty());
     let absent = job(&app).run_exec(&["/nonexistent/tool"]).await;
     assert_eq!(absent.code, Some(127), "{absent:?}");
