@@ -33,11 +33,6 @@ async fn appears(path: &Path) {
     }
 }
 
-fn signal(pid: i32, name: &str) {
-    let status = std::process::Command::new("kill").args(["-s", name, "--", &pid.to_string()]).status();
-    assert!(status.expect("kill").success());
-}
-
 /// A place the command and the test share.
 struct Mailbox(tempfile::TempDir);
 

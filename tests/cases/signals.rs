@@ -51,11 +51,6 @@ async fn logged_in(running: &RunningStep<'_>) {
     }
 }
 
-fn signal(pid: i32, name: &str) {
-    let status = std::process::Command::new("kill").args(["-s", name, "--", &pid.to_string()]).status();
-    assert!(status.expect("kill").success());
-}
-
 #[tokio::test]
 async fn sigterm_to_the_shim_during_a_read_exports_nothing_and_revokes_the_token() {
     let setup = Setup::new().await;

@@ -103,3 +103,9 @@ pub fn random_hex(bytes: usize) -> String {
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
 }
+
+/// Sends signal `name` (`TERM`, `KILL`, ...) to process `pid` (a negative `pid`: its process group).
+pub fn signal(pid: i32, name: &str) {
+    let status = std::process::Command::new("kill").args(["-s", name, "--", &pid.to_string()]).status();
+    assert!(status.expect("kill").success(), "kill -s {name} {pid}");
+}
