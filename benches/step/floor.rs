@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use crate::measure::ms;
-use crate::support::{App, Issuer, Services};
+use crate::support::{App, Issuer};
 
 /// The requests of one run, sent sequentially over one kept-alive client.
 pub struct Floor {
@@ -21,9 +21,9 @@ pub struct Floor {
 }
 
 impl Floor {
-    /// `paths`: per distinct path, the path and the API path the step reads.
-    pub fn new(services: &Services, issuer: &Issuer, app: &App, paths: &[(String, String)]) -> Floor {
-        let bao = services.bao.addr();
+    /// `bao`: Vault's address, whose certificate `ca_pem` signed if it is https; `paths`: per distinct path,
+    /// the path and the API path the step reads.
+    pub fn new(bao: &str, ca_pem: Option<&str>, issuer: &Issuer, app: &App, paths: &[(String, String)]) -> Floor {
         let claims = app.claims();
         // Like the step: one mount lookup per mount (each scenario's mounts differ in their first segment).
         let mut mounts = HashSet::new();
@@ -35,7 +35,7 @@ impl Floor {
             reads.push(format!("{bao}/v1/{api}"));
         }
         Floor {
-            http: vault_login::tls::client_builder().build().expect("HTTP client"),
+            http: client(ca_pem),
             token_url: format!("{}&audience=vault", issuer.token_request_url(&claims.run_id)),
             request_token: issuer.register_job(claims),
             login_url: format!("{bao}/v1/auth/{}/login", app.mount),
@@ -66,6 +66,13 @@ impl Floor {
         assert!(status.is_success(), "revoke-self answered {status}");
         ms(start.elapsed())
     }
+}
+
+/// A kept-alive client, trusting `ca_pem` besides the system's roots.
+fn client(ca_pem: Option<&str>) -> reqwest::Client {
+    let extra = ca_pem.map(|pem| reqwest::Certificate::from_pem(pem.as_bytes()).expect("the CA"));
+    let builder = vault_login::tls::client_builder();
+    extra.into_iter().fold(builder, |builder, ca| builder.tls_certs_merge([ca])).build().expect("HTTP client")
 }
 
 /// Sends `request`; panics unless it succeeds; its body as JSON (parsed, as the step parses it).

@@ -29,6 +29,7 @@ mod floor;
 mod measure;
 mod report;
 mod scenario;
+mod tls;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::floor::Floor;
 use crate::measure::{ScenarioResult, Usage, ms, read_kib};
 use crate::support::{App, AppOptions, Issuer, Job, Services, StepResult, assert_no_leak, random_hex};
+use crate::tls::TlsVault;
 
 /// Unmeasured runs first: Vault fetches the issuer's discovery document and JWKS on the first login,
 /// and the floor's connections are opened, so that neither lands in the figures.
@@ -26,13 +27,15 @@ pub enum Kind {
     FiveSecrets,
     /// 50 KV v2 secrets over 50 paths.
     FiftyPaths,
+    /// `FiveSecrets` with Vault over TLS (a private OpenBao, `ca-certificate`): the handshakes a job pays.
+    Https,
     /// The 5 secrets of `FiveSecrets` through `vault-login exec -- true`: login, reads, the command,
     /// revoke, in one process (its "main" figure; no post step).
     Exec,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [Kind::Start, Kind::Login, Kind::FiveSecrets, Kind::FiftyPaths, Kind::Exec];
+    pub const ALL: [Kind; 6] = [Kind::Start, Kind::Login, Kind::FiveSecrets, Kind::FiftyPaths, Kind::Https, Kind::Exec];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -40,6 +43,7 @@ impl Kind {
             Kind::Login => "login",
             Kind::FiveSecrets => "5-secrets",
             Kind::FiftyPaths => "50-paths",
+            Kind::Https => "https",
             Kind::Exec => "exec",
         }
     }
@@ -55,6 +59,7 @@ impl Kind {
             Kind::Login => "login only",
             Kind::FiveSecrets => "login + 5 secrets / 3 paths (kv2, kv1, postgres creds)",
             Kind::FiftyPaths => "login + 50 KV v2 secrets / 50 paths",
+            Kind::Https => "login + 5 secrets / 3 paths, Vault over https (`ca-certificate`)",
             Kind::Exec => "`exec -- true` with the 5 secrets (login, reads, command, revoke)",
         }
     }
@@ -63,6 +68,9 @@ impl Kind {
 /// A provisioned app and what a run asks of it.
 struct Plan {
     app: App,
+    /// Where the step and the floor reach Vault, and the CA to trust there (https only).
+    addr: String,
+    ca_pem: Option<String>,
     /// The `secrets` input ("" for none).
     secrets: String,
     /// Per distinct path: the path (for a mount lookup) and the API path the step reads.
@@ -76,9 +84,14 @@ struct Plan {
 pub async fn measure(kind: Kind, bin: &Path, runs: usize, step_env: &[(String, String)]) -> ScenarioResult {
     let services = Services::from_env();
     let issuer = Issuer::start().await;
-    let plan = provision(kind, &services, &issuer).await;
-    let floor = Floor::new(&services, &issuer, &plan.app, &plan.reads);
-    let job = job(kind, &plan, &services, bin, &[], step_env);
+    let tls = if kind == Kind::Https { Some(TlsVault::start(&services).await) } else { None };
+    let target = tls.as_ref().map_or_else(|| services.clone(), |tls| tls.server.services(&services));
+    let mut plan = provision(kind, &target, &issuer).await;
+    if let Some(tls) = &tls {
+        (plan.addr, plan.ca_pem) = (tls.addr.clone(), Some(tls.ca_pem.clone()));
+    }
+    let floor = Floor::new(&plan.addr, plan.ca_pem.as_deref(), &issuer, &plan.app, &plan.reads);
+    let job = job(kind, &plan, bin, &[], step_env);
     check_first_run(kind, &plan, &issuer, &job).await;
     for _ in 0..WARMUP_RUNS {
         if kind != Kind::Start {
@@ -102,18 +115,21 @@ pub async fn measure(kind: Kind, bin: &Path, runs: usize, step_env: &[(String, S
         }
     }
     result.set_cpu(&Usage::children().since(&before));
-    result.max_rss_kib = peak_rss(kind, &plan, &services, bin, step_env).await;
+    result.max_rss_kib = peak_rss(kind, &plan, bin, step_env).await;
     result
 }
 
 /// The job a runner would run: `program args...` (plus `post` for the post step), the scenario's inputs.
-fn job(kind: Kind, plan: &Plan, services: &Services, program: &Path, args: &[&str], env: &[(String, String)]) -> Job {
+fn job(kind: Kind, plan: &Plan, program: &Path, args: &[&str], env: &[(String, String)]) -> Job {
     let mut args = args.to_vec();
     if kind == Kind::Start {
         args.push("--version");
     }
     let mut job = plan.app.job().program(program, &args);
-    job = job.input("url", services.bao.addr()).input("mount", &plan.app.mount);
+    job = job.input("url", &plan.addr).input("mount", &plan.app.mount);
+    if let Some(ca) = &plan.ca_pem {
+        job = job.input("ca-certificate", ca);
+    }
     if !plan.secrets.is_empty() {
         job = job.input("secrets", &plan.secrets);
     }
@@ -121,12 +137,12 @@ fn job(kind: Kind, plan: &Plan, services: &Services, program: &Path, args: &[&st
 }
 
 /// The largest peak RSS of the step's processes, each run through `--rusage-to` (see `measure.rs`).
-async fn peak_rss(kind: Kind, plan: &Plan, services: &Services, bin: &Path, env: &[(String, String)]) -> u64 {
+async fn peak_rss(kind: Kind, plan: &Plan, bin: &Path, env: &[(String, String)]) -> u64 {
     let dir = tempfile::tempdir().expect("temporary directory");
     let out = dir.path().join("maxrss");
     let exe = std::env::current_exe().expect("the benchmark's own path");
     let (out_arg, bin_arg) = (out.to_str().expect("UTF-8 path"), bin.to_str().expect("UTF-8 path"));
-    let job = job(kind, plan, services, &exe, &["--rusage-to", out_arg, bin_arg], env);
+    let job = job(kind, plan, &exe, &["--rusage-to", out_arg, bin_arg], env);
     let mut peak = 0;
     for _ in 0..RSS_RUNS {
         if kind == Kind::Exec {
@@ -212,7 +228,7 @@ async fn provision(kind: Kind, services: &Services, issuer: &Issuer) -> Plan {
     let mut expected = Vec::new();
     match kind {
         Kind::Start | Kind::Login => {}
-        Kind::FiveSecrets | Kind::Exec => {
+        Kind::FiveSecrets | Kind::Https | Kind::Exec => {
             let (host, key, token) = (random_hex(6), random_hex(16), random_hex(16));
             options = options
                 .kv2("config", json!({ "db_host": host, "api_key": key }))
@@ -233,7 +249,7 @@ async fn provision(kind: Kind, services: &Services, issuer: &Issuer) -> Plan {
     let a = &app.name;
     let (secrets, reads) = match kind {
         Kind::Start | Kind::Login => (String::new(), Vec::new()),
-        Kind::FiveSecrets | Kind::Exec => {
+        Kind::FiveSecrets | Kind::Https | Kind::Exec => {
             provision_database(services, &app).await;
             let secrets = format!(
                 "kvv2/{a}/config db_host\nkvv2/{a}/config api_key\nkv/{a}/legacy token\n\
@@ -252,7 +268,7 @@ async fn provision(kind: Kind, services: &Services, issuer: &Issuer) -> Plan {
             (lines.join("\n"), reads)
         }
     };
-    Plan { app, secrets, reads, expected }
+    Plan { app, addr: services.bao.addr().to_owned(), ca_pem: None, secrets, reads, expected }
 }
 
 /// `postgres/config/<app>` and `postgres/roles/<app>` like `AppOptions::database`, but without its group
