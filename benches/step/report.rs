@@ -151,8 +151,9 @@ fn machine(load: &str) -> String {
     format!(
         "Machine: {nproc} CPUs ({model}), {memory} RAM, Linux {}; measured {date}; load average before \
          the run {load} (1 / 5 / 15 min: other work on the machine makes the figures noisier).\n\
-         Servers on 127.0.0.1 over plain HTTP: {bao}; PostgreSQL ({pg}); the test issuer in the benchmark \
-         process. Built with {rustc}.\n",
+         Servers on 127.0.0.1: {bao}, over plain HTTP except in the https scenario (a private server of \
+         the same version with a TLS listener); PostgreSQL ({pg}); the test issuer in the benchmark process, \
+         over plain HTTP. Built with {rustc}.\n",
         kernel.trim(),
     )
 }
