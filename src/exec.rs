@@ -27,9 +27,10 @@ use crate::exports::Exports;
 use crate::fetch::{self, Fetched};
 use crate::inputs::Inputs;
 use crate::runner::Log;
+use crate::stop::Signals;
 use crate::vault::{self, Login, Vault};
 use crate::{step, tls};
-use child::{Command, Signals};
+use child::Command;
 use receipt::Receipt;
 use renew::{Renewer, TrackedLease};
 
@@ -161,7 +162,7 @@ async fn supervise<W: Write>(session: &Session, argv: &[String], log: &mut Log<W
     let token_ttl = session.owned.then_some(session.login.lease_duration);
     let token = SecretString::from(session.login.token.expose_secret().to_owned());
     let mut renewer = Renewer::new(session.vault.clone(), token, token_ttl, leases);
-    let mut signals = match Signals::listen() {
+    let mut signals = match Signals::listen(&child::FORWARDED) {
         Ok(signals) => signals,
         Err(e) => {
             log.error(&format!("vault-login exec: cannot listen for signals ({e}); the command was not started"));

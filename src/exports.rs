@@ -212,6 +212,7 @@ pub fn warnings(config: &Config, login: &Login, fetched: &Fetched) -> Vec<String
     warnings
 }
 
-fn human(seconds: u64) -> String {
+/// A number of seconds as people read it: `15m`, `1h 30m`.
+pub fn human(seconds: u64) -> String {
     humantime::format_duration(Duration::from_secs(seconds)).to_string()
 }

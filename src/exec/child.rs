@@ -11,13 +11,15 @@ use std::process::ExitStatus;
 use std::time::Duration;
 
 use rustix::process::{Pid, Signal, kill_process, kill_process_group};
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::SignalKind;
+
+use crate::stop::Listened;
 
 /// How long the command may take to exit after a forwarded signal before it is killed.
 pub const GRACE: Duration = Duration::from_secs(10);
 
 /// The signals `exec` passes on.
-const FORWARDED: [(SignalKind, Signal, &str); 4] = [
+pub const FORWARDED: [Listened; 4] = [
     (SignalKind::interrupt(), Signal::INT, "SIGINT"),
     (SignalKind::terminate(), Signal::TERM, "SIGTERM"),
     (SignalKind::hangup(), Signal::HUP, "SIGHUP"),
@@ -75,35 +77,6 @@ impl Command {
     pub fn kill(&self) {
         self.forward(Signal::KILL);
     }
-}
-
-/// The four signals `exec` listens to while the command runs.
-pub struct Signals(Vec<(tokio::signal::unix::Signal, Signal, &'static str)>);
-
-impl Signals {
-    pub fn listen() -> std::io::Result<Self> {
-        FORWARDED
-            .iter()
-            .map(|(kind, signal, name)| Ok((signal_stream(*kind)?, *signal, *name)))
-            .collect::<Result<_, _>>()
-            .map(Self)
-    }
-
-    /// The next signal received, and its name.
-    pub async fn recv(&mut self) -> (Signal, &'static str) {
-        let waits = self.0.iter_mut().map(|(stream, signal, name)| {
-            let (signal, name) = (*signal, *name);
-            Box::pin(async move {
-                stream.recv().await;
-                (signal, name)
-            })
-        });
-        futures_util::future::select_all(waits).await.0
-    }
-}
-
-fn signal_stream(kind: SignalKind) -> std::io::Result<tokio::signal::unix::Signal> {
-    signal(kind)
 }
 
 /// The status a shell reports: the command's exit code, or 128 + N when signal N ended it.

@@ -2,11 +2,9 @@
 //! policies and TTL, each lease (by the path it was read from), the renewals, and when all of it was
 //! revoked. Never a value, never a lease id.
 
-use std::time::Duration;
-
 use time::OffsetDateTime;
 
-use crate::exports::rfc3339;
+use crate::exports::{human, rfc3339};
 use crate::fetch::Fetched;
 use crate::summary::{cell, code};
 use crate::vault::Login;
@@ -111,8 +109,4 @@ impl Receipt {
             }
         }
     }
-}
-
-fn human(seconds: u64) -> String {
-    humantime::format_duration(Duration::from_secs(seconds)).to_string()
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use tokio::time::Instant;
 
+use crate::exports::human;
 use crate::runner::Log;
 use crate::vault::{self, Vault};
 
@@ -163,10 +164,6 @@ impl Credential {
 /// Two thirds into a lifetime of `seconds` from `now`.
 fn renewal_point(now: Instant, seconds: u64) -> Instant {
     now + Duration::from_secs(seconds) * 2 / 3
-}
-
-fn human(seconds: u64) -> String {
-    humantime::format_duration(Duration::from_secs(seconds)).to_string()
 }
 
 #[cfg(test)]
