@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, JobContext, RunnerVars};
+use crate::forge::{Forge, SubForm};
 use crate::inputs::Inputs;
 use crate::runner::Log;
 use crate::{dry_run, fake_token, local_git, post, step};
@@ -65,10 +66,28 @@ pub struct JobFlags {
     /// Actor [default: local]
     #[arg(long, value_name = "USER", global = true)]
     pub actor: Option<String>,
-    /// Forge base URL; the token's issuer is <URL>/api/actions (GitHub's for https://github.com)
-    /// [default: from the origin remote]
+    /// Forge root URL (Gitea's ROOT_URL, sub-path included); the issuer follows from it and the forge
+    /// [default: GITHUB_SERVER_URL, or the origin remote's host over https]
     #[arg(long, value_name = "URL", global = true)]
     pub server_url: Option<String>,
+    /// Forge whose token to imitate [default: the runner's; locally github for github.com, else gitea]
+    #[arg(long, value_enum, global = true)]
+    pub forge: Option<Forge>,
+    /// Which of the forge's `sub` forms the repository gets [default: the forge's form for new repositories]
+    #[arg(long, value_enum, value_name = "FORM", global = true)]
+    pub sub_format: Option<SubForm>,
+    /// Repository id [default: GITHUB_REPOSITORY_ID, or a placeholder]
+    #[arg(long, value_name = "ID", global = true)]
+    pub repository_id: Option<String>,
+    /// Repository owner's id [default: GITHUB_REPOSITORY_OWNER_ID, or a placeholder]
+    #[arg(long, value_name = "ID", global = true)]
+    pub owner_id: Option<String>,
+    /// Actor's id [default: GITHUB_ACTOR_ID, or a placeholder]
+    #[arg(long, value_name = "ID", global = true)]
+    pub actor_id: Option<String>,
+    /// GitHub deployment environment of the job (it then appears in `sub` and `environment`)
+    #[arg(long, value_name = "NAME", global = true)]
+    pub environment: Option<String>,
 }
 
 /// `fake-token` options.
@@ -98,7 +117,16 @@ impl From<JobFlags> for JobContext {
             event_name: flags.event,
             actor: flags.actor,
             server_url: flags.server_url,
+            forge: flags.forge,
+            sub_form: flags.sub_format,
+            repository_id: flags.repository_id,
+            owner_id: flags.owner_id,
+            actor_id: flags.actor_id,
+            environment: flags.environment,
             run_id: None,
+            workflow_file: None,
+            base_ref: None,
+            head_ref: None,
         }
     }
 }
@@ -178,7 +206,18 @@ fn fake_token_job(flags: JobContext, env: &[(String, String)], local: impl FnOnc
 
 fn fake_token_command(args: FakeTokenArgs, flags: JobContext, env: &[(String, String)]) -> Result<()> {
     let job = fake_token_job(flags, env, local_job);
-    let claims = fake_token::claims(&job, &args.audience, time::OffsetDateTime::now_utc().unix_timestamp());
+    let fake = fake_token::FakeJob::new(&job)?;
+    let claims = fake.claims(&args.audience, time::OffsetDateTime::now_utc().unix_timestamp());
+    // What Vault must trust, on stderr: stdout holds only what the user pipes on.
+    let issuer = fake.issuer();
+    let dialect = fake.forge.dialect();
+    let _ = writeln!(
+        io::stderr(),
+        "{} token: issuer {issuer} (JWKS {}); sub form `{}`",
+        fake.forge.name(),
+        dialect.jwks_url(&issuer),
+        fake.sub_form.name()
+    );
     let Some(path) = args.sign_with else {
         println!("{}", fake_token::unsigned(&claims));
         return Ok(());

@@ -17,6 +17,7 @@ use crate::proxy::Proxies;
 use crate::runner::FileCommands;
 use crate::spec::{self, Request};
 use crate::tls::TlsSettings;
+pub use job::JobContext;
 use repository::Repository;
 use runner::job_context;
 pub use runner::{RunnerVars, job_from_env};
@@ -24,6 +25,7 @@ use values::{bounded, mount, namespace, naming, short};
 pub use values::{duration, flag};
 
 mod addr;
+mod job;
 mod repository;
 mod runner;
 mod values;
@@ -44,9 +46,9 @@ pub enum ConfigError {
     #[error(
         "this job cannot request an OIDC ID token: ACTIONS_ID_TOKEN_REQUEST_URL and \
          ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set. To enable ID tokens for the job, {}",
-        .0.id_token_opt_in()
+        crate::forge::id_token_opt_in(*.0)
     )]
-    NoIdToken(Forge),
+    NoIdToken(Option<Forge>),
     /// The `secrets` input does not parse.
     #[error(transparent)]
     Secrets(#[from] spec::SpecError),
@@ -56,36 +58,6 @@ pub enum ConfigError {
     /// The environment itself could not be read (not expected from a runner).
     #[error("cannot read the step's environment: {0}")]
     Environment(envy::Error),
-}
-
-/// What the job is, as far as claims and defaults are concerned. Filled from `GITHUB_*` in CI and from the
-/// local git checkout (or flags) in a dry run.
-#[derive(Debug, Clone, Default)]
-pub struct JobContext {
-    pub repository: Option<String>,
-    pub git_ref: Option<String>,
-    pub sha: Option<String>,
-    pub workflow: Option<String>,
-    pub event_name: Option<String>,
-    pub run_id: Option<String>,
-    pub actor: Option<String>,
-    pub server_url: Option<String>,
-}
-
-impl JobContext {
-    /// Fills the fields `self` lacks from `other`.
-    pub fn or(self, other: Self) -> Self {
-        Self {
-            repository: self.repository.or(other.repository),
-            git_ref: self.git_ref.or(other.git_ref),
-            sha: self.sha.or(other.sha),
-            workflow: self.workflow.or(other.workflow),
-            event_name: self.event_name.or(other.event_name),
-            run_id: self.run_id.or(other.run_id),
-            actor: self.actor.or(other.actor),
-            server_url: self.server_url.or(other.server_url),
-        }
-    }
 }
 
 /// Where the JWT presented to Vault comes from.
@@ -103,8 +75,8 @@ pub enum JwtSource {
 /// Everything the main step needs, validated.
 pub struct Config {
     pub dry_run: bool,
-    /// The forge the runner says it belongs to, for the fix of a missing or refused ID token.
-    pub forge: Forge,
+    /// The forge the runner says it belongs to (or `--forge`), for the fix of a missing or refused ID token.
+    pub forge: Option<Forge>,
     /// `install-only`: put the binary on PATH, nothing else (no address or ID token needed).
     pub install_only: bool,
     pub in_ci: bool,
@@ -221,7 +193,7 @@ impl Config {
         let naming = naming(inputs.naming.as_deref())?;
         crate::export_names::check_names(&secrets, naming)?;
         Ok(Self {
-            forge: vars.forge(),
+            forge: job.forge,
             dry_run: dry_run && !install_only,
             install_only,
             in_ci,

@@ -1,17 +1,16 @@
 //! Tokens shaped like a real job's, for the dry run and for a sandbox Vault that trusts a local key.
 
-use std::time::Duration;
-
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::ExposeSecret;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::claims::Claims;
 use crate::config::{Config, JobContext, JwtSource};
+use crate::forge::{Forge, SubForm, TokenJob};
 
 /// The claims Vault would see: those of the `jwt` input when one is given, else a fake job token's.
 pub fn token_claims(config: &Config, now: i64) -> Result<Claims> {
@@ -19,61 +18,103 @@ pub fn token_claims(config: &Config, now: i64) -> Result<Claims> {
         JwtSource::Given(jwt) => {
             Claims::peek(jwt.expose_secret()).map_err(|e| anyhow::anyhow!("input `jwt`: not a JWT: {e}"))
         }
-        _ => Ok(Claims::from_map(claims(&config.job, &config.audience, now))),
+        _ => Ok(Claims::from_map(FakeJob::new(&config.job)?.claims(&config.audience, now))),
     }
 }
 
-/// Lifetime of a fake token: the 5 minutes GitHub and Gitea use.
-const LIFETIME: Duration = Duration::from_secs(300);
-/// Issuer used when the job context has no forge URL.
+/// Forge URL used when nothing tells it.
 const FALLBACK_SERVER: &str = "https://forge.example";
-/// GitHub's issuer, which is not under its server URL.
-const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+/// Ids no runner or flag gave: stable, and unlike the small ids a fresh forge hands out.
+const PLACEHOLDER_IDS: [(&str, &str); 3] =
+    [("repository_id", "200002"), ("repository_owner_id", "100001"), ("actor_id", "300003")];
 
-/// The claims a Forgejo/GitHub job token would carry for `job`: the same names, string values and `sub`
-/// format (`repo:<owner>/<repo>:ref:<ref>`, or `…:pull_request`), so that a role that accepts the fake
-/// token accepts the real one.
-pub fn claims(job: &JobContext, audience: &str, now: i64) -> Map<String, Value> {
-    let repository = job.repository.as_deref().unwrap_or("owner/app");
-    let git_ref = job.git_ref.as_deref().unwrap_or("refs/heads/main");
-    let event = job.event_name.as_deref().unwrap_or("push");
-    let sub = if event == "pull_request" {
-        format!("repo:{repository}:pull_request")
-    } else {
-        format!("repo:{repository}:ref:{git_ref}")
-    };
-    let ref_type = if git_ref.starts_with("refs/tags/") { "tag" } else { "branch" };
-    let json = json!({
-        "iss": issuer(job),
-        "aud": audience,
-        "sub": sub,
-        "repository": repository,
-        "repository_owner": repository.split('/').next().unwrap_or(repository),
-        "ref": git_ref,
-        "ref_type": ref_type,
-        "sha": job.sha.as_deref().unwrap_or("0000000000000000000000000000000000000000"),
-        "workflow": job.workflow.as_deref().unwrap_or("ci.yml"),
-        "event_name": event,
-        "run_id": job.run_id.as_deref().unwrap_or("1"),
-        "run_number": "1",
-        "run_attempt": "1",
-        "actor": job.actor.as_deref().unwrap_or("local"),
-        "iat": now,
-        "nbf": now,
-        "exp": now.saturating_add(LIFETIME.as_secs() as i64),
-    });
-    match json {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
+/// A job's token as its forge would issue it: the forge's claim set, `sub` form and lifetime.
+pub struct FakeJob<'a> {
+    job: &'a JobContext,
+    pub forge: Forge,
+    pub sub_form: SubForm,
 }
 
-/// The `iss` the job's forge uses: GitHub's token service for github.com, else Forgejo's
-/// `<server>/api/actions`.
-pub fn issuer(job: &JobContext) -> String {
-    match job.server_url.as_deref().unwrap_or(FALLBACK_SERVER).trim_end_matches('/') {
-        "https://github.com" => GITHUB_ISSUER.to_owned(),
-        server => format!("{server}/api/actions"),
+impl<'a> FakeJob<'a> {
+    /// The forge is the runner's (or `--forge`), else the one [`Forge::assumed`] for the server.
+    pub fn new(job: &'a JobContext) -> Result<Self> {
+        let forge = job.forge.unwrap_or_else(|| Forge::assumed(job.server_url.as_deref()));
+        let sub_form = forge.dialect().sub_form(job.sub_form).map_err(|e| anyhow::anyhow!("--sub-format: {e}"))?;
+        if job.environment.is_some() && forge != Forge::GitHub {
+            bail!("--environment: only GitHub puts a deployment environment in its tokens, not {}", forge.name());
+        }
+        Ok(Self { job, forge, sub_form })
+    }
+
+    /// The forge's root URL, as the runner or `--server-url` gives it.
+    pub fn server(&self) -> &str {
+        self.job.server_url.as_deref().unwrap_or(FALLBACK_SERVER).trim_end_matches('/')
+    }
+
+    pub fn issuer(&self) -> String {
+        self.forge.dialect().issuer(self.server())
+    }
+
+    /// The id claims filled with placeholders, with the flag that gives each.
+    pub fn placeholders(&self) -> Vec<(&'static str, &'static str)> {
+        let job = self.job;
+        let given =
+            [(&job.repository_id, "--repository-id"), (&job.owner_id, "--owner-id"), (&job.actor_id, "--actor-id")];
+        PLACEHOLDER_IDS
+            .iter()
+            .zip(given)
+            .filter(|(_, (value, _))| value.is_none())
+            .map(|((claim, _), (_, flag))| (*claim, flag))
+            .collect()
+    }
+
+    /// The `sub` in each form the forge sends, for this job.
+    pub fn subjects(&self, now: i64) -> Vec<(SubForm, String)> {
+        let dialect = self.forge.dialect();
+        self.with_token_job(now, |job| dialect.sub_forms.iter().map(|form| (*form, dialect.sub(job, *form))).collect())
+    }
+
+    pub fn claims(&self, audience: &str, now: i64) -> Map<String, Value> {
+        let dialect = self.forge.dialect();
+        let mut claims = self.with_token_job(now, |job| {
+            let mut claims = dialect.claims(job, self.sub_form);
+            claims.insert("sub".into(), dialect.sub(job, self.sub_form).into());
+            claims
+        });
+        let seconds = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        claims.insert("iss".into(), self.issuer().into());
+        claims.insert("aud".into(), audience.into());
+        claims.insert("iat".into(), now.into());
+        claims.insert("nbf".into(), now.saturating_sub(seconds(dialect.nbf_backdate)).into());
+        claims.insert("exp".into(), now.saturating_add(seconds(dialect.lifetime)).into());
+        claims
+    }
+
+    fn with_token_job<T>(&self, now: i64, f: impl FnOnce(&TokenJob) -> T) -> T {
+        let job = self.job;
+        let repository = job.repository.as_deref().unwrap_or("owner/app");
+        let (owner, name) = repository.split_once('/').unwrap_or((repository, repository));
+        let or = |value: &'a Option<String>, default: &'a str| value.as_deref().unwrap_or(default);
+        let workflow = or(&job.workflow, "ci");
+        let workflow_file = job.workflow_file.clone().unwrap_or_else(|| format!("{workflow}.yml"));
+        f(&TokenJob {
+            owner,
+            name,
+            git_ref: or(&job.git_ref, "refs/heads/main"),
+            sha: or(&job.sha, "0000000000000000000000000000000000000000"),
+            event: or(&job.event_name, "push"),
+            workflow,
+            workflow_file: &workflow_file,
+            run_id: or(&job.run_id, "1"),
+            actor: or(&job.actor, "local"),
+            base_ref: or(&job.base_ref, ""),
+            head_ref: or(&job.head_ref, ""),
+            repository_id: or(&job.repository_id, PLACEHOLDER_IDS[0].1),
+            owner_id: or(&job.owner_id, PLACEHOLDER_IDS[1].1),
+            actor_id: or(&job.actor_id, PLACEHOLDER_IDS[2].1),
+            environment: job.environment.as_deref(),
+            issued_at: now,
+        })
     }
 }
 
@@ -191,18 +232,38 @@ rQIDAQAB
         }
     }
 
+    fn claims(job: &JobContext, now: i64) -> Map<String, Value> {
+        FakeJob::new(job).unwrap().claims("vault", now)
+    }
+
     #[test]
-    fn claims_look_like_a_forgejo_job() {
-        let claims = claims(&job(), "vault", 1000);
-        assert_eq!(claims["iss"], "https://gitea.example/api/actions");
-        assert_eq!(claims["sub"], "repo:arcodange/webapp:ref:refs/tags/v1");
-        assert_eq!(claims["ref_type"], "tag");
-        assert_eq!(claims["repository_owner"], "arcodange");
-        assert_eq!(claims["exp"], 1300);
+    fn claims_are_the_forge_s_at_hand_gitea_unless_told() {
+        let gitea = claims(&job(), 1000);
+        assert_eq!(gitea["iss"], "https://gitea.example/api/actions/oidc");
+        assert_eq!(gitea["sub"], "repo:arcodange@100001/webapp@200002:ref:refs/tags/v1");
+        assert_eq!((&gitea["ref_type"], &gitea["repository_owner"]), (&"tag".into(), &"arcodange".into()));
+        assert_eq!((&gitea["nbf"], &gitea["exp"], &gitea["aud"]), (&700.into(), &1300.into(), &"vault".into()));
+        let forgejo = JobContext { forge: Some(Forge::Forgejo), ..job() };
+        let forgejo = claims(&forgejo, 1000);
+        assert_eq!((&forgejo["iss"], &forgejo["exp"]), (&"https://gitea.example/api/actions".into(), &4600.into()));
+        assert_eq!(forgejo["sub"], "repo:arcodange/webapp:ref:refs/tags/v1");
         let github = JobContext { server_url: Some("https://github.com".into()), ..job() };
-        assert_eq!(super::claims(&github, "vault", 0)["iss"], GITHUB_ISSUER);
-        let pr = JobContext { event_name: Some("pull_request".into()), ..job() };
-        assert_eq!(super::claims(&pr, "vault", 0)["sub"], "repo:arcodange/webapp:pull_request");
+        assert_eq!(claims(&github, 0)["iss"], "https://token.actions.githubusercontent.com");
+        let pr = JobContext { event_name: Some("pull_request".into()), repository_id: Some("9".into()), ..job() };
+        assert_eq!(claims(&pr, 0)["sub"], "repo:arcodange@100001/webapp@9:pull_request");
+    }
+
+    #[test]
+    fn placeholders_are_named_with_their_flag_and_odd_choices_refused() {
+        let given = JobContext { owner_id: Some("3".into()), ..job() };
+        let fake = FakeJob::new(&given).unwrap();
+        assert_eq!(fake.placeholders(), [("repository_id", "--repository-id"), ("actor_id", "--actor-id")]);
+        let environment = JobContext { environment: Some("prod".into()), ..job() };
+        let error = FakeJob::new(&environment).err().unwrap().to_string();
+        assert!(error.starts_with("--environment: only GitHub"), "{error}");
+        let form = JobContext { sub_form: Some(SubForm::Names), ..job() };
+        let error = FakeJob::new(&form).err().unwrap().to_string();
+        assert_eq!(error, "--sub-format: Gitea sends no `names` sub; its forms are: ids, ids-only");
     }
 
     #[test]
@@ -212,7 +273,7 @@ rQIDAQAB
         {
             let key = SigningKey::from_pem(private).unwrap();
             assert_eq!(key.public_key_pem(), public);
-            let jwt = key.sign(&claims(&job(), "vault", time::OffsetDateTime::now_utc().unix_timestamp())).unwrap();
+            let jwt = key.sign(&claims(&job(), time::OffsetDateTime::now_utc().unix_timestamp())).unwrap();
             let decoding = match algorithm {
                 Algorithm::ES256 => DecodingKey::from_ec_pem(public.as_bytes()).unwrap(),
                 _ => DecodingKey::from_rsa_pem(public.as_bytes()).unwrap(),

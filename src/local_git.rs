@@ -52,18 +52,26 @@ pub fn repository_of(remote: &str) -> Option<String> {
     Some(format!("{owner}/{repo}"))
 }
 
-/// The forge's base URL (the token's issuer is `<it>/api/actions`): the remote's host over https, which is
-/// where forges serve their web UI even when the remote is an ssh one. Local paths have none.
+/// The forge's root URL, from which the token's issuer follows. An http(s) remote gives it whole, a
+/// sub-path (Gitea's ROOT_URL `https://host/git/`) included; an ssh remote gives only the host, where forges
+/// serve their web UI over https (a web UI on another host or path needs `--server-url`). Local paths have none.
 fn server_of(remote: &str) -> Option<String> {
-    let (scheme, authority, keep_port) = match remote.split_once("://") {
-        Some((scheme @ ("http" | "https"), rest)) => (scheme, rest.split('/').next()?, true),
-        Some(("ssh" | "git", rest)) => ("https", rest.split('/').next()?, false),
+    let (scheme, rest, web) = match remote.split_once("://") {
+        Some((scheme @ ("http" | "https"), rest)) => (scheme, rest, true),
+        Some(("ssh" | "git", rest)) => ("https", rest, false),
         Some(_) => return None,
         None => ("https", remote.split_once(':')?.0, false),
     };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
     let host = authority.rsplit('@').next()?;
-    let host = if keep_port { host } else { host.split(':').next()? };
-    (!host.is_empty() && !host.contains('/')).then(|| format!("{scheme}://{host}"))
+    let host = if web { host } else { host.split(':').next()? };
+    if host.is_empty() {
+        return None;
+    }
+    // The sub-path is what precedes `<owner>/<repo>`.
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let prefix = if web { &segments[..segments.len().saturating_sub(2)] } else { &[][..] };
+    Some(prefix.iter().fold(format!("{scheme}://{host}"), |url, segment| format!("{url}/{segment}")))
 }
 
 #[cfg(test)]
@@ -85,6 +93,9 @@ mod tests {
         assert_eq!(server_of("/srv/git/webapp"), None);
         assert_eq!(server_of("file:///srv/git/webapp"), None);
         assert_eq!(server_of("http://localhost:3000/a/b.git").as_deref(), Some("http://localhost:3000"));
+        let sub_path = "https://lab.example/gitea/arcodange/webapp.git";
+        assert_eq!(server_of(sub_path).as_deref(), Some("https://lab.example/gitea"));
+        assert_eq!(repository_of(sub_path).as_deref(), Some("arcodange/webapp"));
     }
 
     #[test]

@@ -17,9 +17,9 @@ pub enum OidcError {
     #[error(
         "the forge refused the ID-token request with {status}: {body}. The job may lack the permission to \
          request ID tokens ({}), or the job has already finished",
-        .forge.id_token_opt_in()
+        crate::forge::id_token_opt_in(*.forge)
     )]
-    Refused { status: u16, body: String, forge: Forge },
+    Refused { status: u16, body: String, forge: Option<Forge> },
     #[error("the forge's ID-token endpoint failed with {status}: {body}")]
     Failed { status: u16, body: String },
     #[error("the forge's ID-token answer has no `value` field with a token ({0})")]
@@ -67,7 +67,7 @@ pub async fn fetch(
     base: &Url,
     request_token: &SecretString,
     audience: &str,
-    forge: Forge,
+    forge: Option<Forge>,
     on_retry: impl Fn(&OidcError, Duration),
 ) -> Result<SecretString, OidcError> {
     fetch_with(backoff(), http, base, request_token, audience, on_retry).await.map_err(|error| match error {
@@ -115,7 +115,7 @@ async fn fetch_once(
     if !(200..300).contains(&status) {
         let body = excerpt(&body);
         return Err(if matches!(status, 401 | 403) {
-            OidcError::Refused { status, body, forge: Forge::Unknown }
+            OidcError::Refused { status, body, forge: None }
         } else {
             OidcError::Failed { status, body }
         });
@@ -189,10 +189,10 @@ mod tests {
     }
 
     async fn get(server: &MockServer) -> Result<SecretString, OidcError> {
-        get_on(server, Forge::Forgejo).await
+        get_on(server, Some(Forge::Forgejo)).await
     }
 
-    async fn get_on(server: &MockServer, forge: Forge) -> Result<SecretString, OidcError> {
+    async fn get_on(server: &MockServer, forge: Option<Forge>) -> Result<SecretString, OidcError> {
         let url = Url::parse(&format!("{}/idtoken?placeholder=true", server.uri())).unwrap();
         let http = crate::tls::client_builder().build().unwrap();
         fetch(&http, &url, &SecretString::from("request-token"), "vault", forge, |_, _| {}).await
@@ -205,7 +205,7 @@ mod tests {
         assert!(err.to_string().contains("missing scp generate_id_token"));
         assert!(err.to_string().contains("enable-openid-connect"));
         assert_eq!(server.received_requests().await.unwrap().len(), 1);
-        let gitea = get_on(&server, Forge::Gitea).await.unwrap_err().to_string();
+        let gitea = get_on(&server, Some(Forge::Gitea)).await.unwrap_err().to_string();
         assert!(gitea.contains("on Gitea add `permissions: id-token: write`"), "{gitea}");
         assert!(!gitea.contains("enable-openid-connect"), "only the forge at hand: {gitea}");
     }

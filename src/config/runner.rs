@@ -20,6 +20,12 @@ pub struct RunnerVars {
     pub(super) gitea_repository: Option<String>,
     pub(super) forgejo_repository: Option<String>,
     pub(super) github_ref: Option<String>,
+    pub(super) github_repository_id: Option<String>,
+    pub(super) github_repository_owner_id: Option<String>,
+    pub(super) github_actor_id: Option<String>,
+    pub(super) github_workflow_ref: Option<String>,
+    pub(super) github_base_ref: Option<String>,
+    pub(super) github_head_ref: Option<String>,
     pub(super) github_sha: Option<String>,
     pub(super) github_workflow: Option<String>,
     pub(super) github_event_name: Option<String>,
@@ -54,8 +60,8 @@ impl RunnerVars {
         self.github_actions.as_deref() == Some("true")
     }
 
-    /// The forge the runner belongs to.
-    pub fn forge(&self) -> Forge {
+    /// The forge the runner belongs to; `None` outside a runner.
+    pub fn forge(&self) -> Option<Forge> {
         let on = |v: &Option<String>| v.as_deref() == Some("true");
         Forge::detect(on(&self.github_actions), on(&self.gitea_actions), on(&self.forgejo_actions))
     }
@@ -82,7 +88,9 @@ pub fn job_from_env(env: &[(String, String)]) -> JobContext {
 }
 
 pub(super) fn job_context(vars: &RunnerVars) -> JobContext {
+    let given = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
     JobContext {
+        forge: vars.forge(),
         repository: vars
             .github_repository
             .clone()
@@ -95,5 +103,19 @@ pub(super) fn job_context(vars: &RunnerVars) -> JobContext {
         run_id: vars.github_run_id.clone(),
         actor: vars.github_actor.clone(),
         server_url: vars.github_server_url.clone(),
+        repository_id: given(&vars.github_repository_id),
+        owner_id: given(&vars.github_repository_owner_id),
+        actor_id: given(&vars.github_actor_id),
+        workflow_file: vars.github_workflow_ref.as_deref().and_then(workflow_file),
+        base_ref: given(&vars.github_base_ref),
+        head_ref: given(&vars.github_head_ref),
+        environment: None,
+        sub_form: None,
     }
+}
+
+/// `ci.yml` from `owner/repo/.github/workflows/ci.yml@refs/heads/main`.
+fn workflow_file(workflow_ref: &str) -> Option<String> {
+    let path = workflow_ref.split('@').next()?;
+    path.rsplit('/').next().filter(|file| !file.is_empty()).map(str::to_owned)
 }
