@@ -87,7 +87,7 @@ impl Claims {
             }
         }
         if let Some(exp) = self.time("exp") {
-            let _ = write!(line, "exp={}", relative(exp.saturating_sub(now)));
+            let _ = write!(line, "exp={}", expiry(exp.saturating_sub(now)));
         }
         line.trim_end().to_owned()
     }
@@ -102,13 +102,19 @@ pub fn render(value: &Value) -> String {
     }
 }
 
-/// `in 4m 58s`, `now` or `5m 2s ago (expired)`: what a time claim `seconds` from now means.
+/// `in 4m 58s`, `now` or `5m 2s ago`: what a time claim `seconds` from now means.
 pub fn relative(seconds: i64) -> String {
     if seconds == 0 {
         return "now".to_owned();
     }
     let span = humantime::format_duration(std::time::Duration::from_secs(seconds.unsigned_abs()));
-    if seconds >= 0 { format!("in {span}") } else { format!("{span} ago (expired)") }
+    if seconds >= 0 { format!("in {span}") } else { format!("{span} ago") }
+}
+
+/// [`relative`] for `exp`, which says so when it is past.
+pub fn expiry(seconds: i64) -> String {
+    let when = relative(seconds);
+    if seconds < 0 { format!("{when} (expired)") } else { when }
 }
 
 #[cfg(test)]

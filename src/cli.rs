@@ -102,6 +102,9 @@ pub struct FakeTokenArgs {
     /// Print the signing key's public half as PEM, for the auth method's `jwt_validation_pubkeys`
     #[arg(long, requires = "sign_with", conflicts_with = "print_jwks")]
     pub print_public_key: bool,
+    /// Print the issuer the token would carry (the auth method's `bound_issuer`) instead of a token
+    #[arg(long, conflicts_with_all = ["print_jwks", "print_public_key"])]
+    pub print_issuer: bool,
     /// Audience of the token
     #[arg(long, value_name = "AUD", default_value = "vault")]
     pub audience: String,
@@ -207,29 +210,37 @@ fn fake_token_job(flags: JobContext, env: &[(String, String)], local: impl FnOnc
 fn fake_token_command(args: FakeTokenArgs, flags: JobContext, env: &[(String, String)]) -> Result<()> {
     let job = fake_token_job(flags, env, local_job);
     let fake = fake_token::FakeJob::new(&job)?;
-    let claims = fake.claims(&args.audience, time::OffsetDateTime::now_utc().unix_timestamp());
-    // What Vault must trust, on stderr: stdout holds only what the user pipes on.
-    let issuer = fake.issuer();
-    let dialect = fake.forge.dialect();
-    let _ = writeln!(
-        io::stderr(),
-        "{} token: issuer {issuer} (JWKS {}); sub form `{}`",
-        fake.forge.name(),
-        dialect.jwks_url(&issuer),
-        fake.sub_form.name()
-    );
-    let Some(path) = args.sign_with else {
-        println!("{}", fake_token::unsigned(&claims));
+    if args.print_issuer {
+        println!("{}", fake.issuer());
         return Ok(());
+    }
+    let claims = fake.claims(&args.audience, time::OffsetDateTime::now_utc().unix_timestamp());
+    let key = match &args.sign_with {
+        Some(path) => {
+            let pem = std::fs::read(path).with_context(|| format!("reading the signing key {}", path.display()))?;
+            Some(fake_token::SigningKey::from_pem(&pem).with_context(|| format!("--sign-with {}", path.display()))?)
+        }
+        None => None,
     };
-    let pem = std::fs::read(&path).with_context(|| format!("reading the signing key {}", path.display()))?;
-    let key = fake_token::SigningKey::from_pem(&pem).with_context(|| format!("--sign-with {}", path.display()))?;
-    if args.print_jwks {
-        println!("{}", serde_json::to_string_pretty(&key.jwks())?);
-    } else if args.print_public_key {
-        print!("{}", key.public_key_pem());
-    } else {
-        println!("{}", key.sign(&claims)?);
+    match key {
+        Some(key) if args.print_jwks => println!("{}", serde_json::to_string_pretty(&key.jwks())?),
+        Some(key) if args.print_public_key => print!("{}", key.public_key_pem()),
+        key => {
+            // What Vault must trust goes to stderr: stdout holds only the token, for a pipe.
+            let (issuer, dialect) = (fake.issuer(), fake.forge.dialect());
+            let _ = writeln!(
+                io::stderr(),
+                "{} token: issuer {issuer}, keys at {}, sub form `{}`",
+                dialect.name,
+                dialect.jwks_url(&issuer),
+                fake.sub_form.name()
+            );
+            let token = match key {
+                Some(key) => key.sign(&claims)?,
+                None => fake_token::unsigned(&claims),
+            };
+            println!("{token}");
+        }
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::claims::{self, Claims};
 use crate::config::{Config, JwtSource};
-use crate::fake_token;
+use crate::fake_token::{self, FakeJob};
 use crate::runner::Log;
 use crate::spec::{self, Request};
 
@@ -39,7 +39,11 @@ pub fn run<W: std::io::Write>(
     let planned = exports::plan(config, &requests)?;
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let claims = fake_token::token_claims(config, now)?;
-    let mut text = render(config, &claims, &requests, &planned, now);
+    let forge = match config.jwt {
+        JwtSource::Given(_) => Vec::new(),
+        _ => forge_rows(config, &FakeJob::new(&config.job)?, now),
+    };
+    let mut text = render(config, &claims, &forge, &requests, &planned, now);
     if example {
         text.insert_str(0, "(no `secrets` given: planning the example of examples/secrets.txt for this app)\n");
     }
@@ -59,11 +63,21 @@ pub fn run<W: std::io::Write>(
 }
 
 /// The whole plan as text.
-fn render(config: &Config, claims: &Claims, requests: &[Request], planned: &[exports::Planned], now: i64) -> String {
+fn render(
+    config: &Config,
+    claims: &Claims,
+    forge: &[(String, String)],
+    requests: &[Request],
+    planned: &[exports::Planned],
+    now: i64,
+) -> String {
     let mut out = String::new();
     let _ =
         writeln!(out, "vault-login dry run: nothing is sent to Vault and nothing is written to the runner's files.\n");
     section(&mut out, "Plan", &plan_rows(config));
+    if !forge.is_empty() {
+        section(&mut out, "Forge (what Vault's JWT auth method must trust)", forge);
+    }
     let title = match config.jwt {
         JwtSource::Given(_) => "Claims of the `jwt` input (Vault verifies its signature; this run does not)",
         _ => "Fake ID token claims (what the job's real token would carry)",
@@ -95,7 +109,8 @@ fn plan_rows(config: &Config) -> Vec<(String, String)> {
     let context = if config.in_ci {
         "from the runner (GITHUB_*)"
     } else {
-        "from the local git checkout; override with --repository, --ref, --sha, --event, --workflow, --actor, --server-url"
+        "from the local git checkout; override with --repository, --ref, --sha, --event, --workflow, --actor, \
+         --server-url, --forge, --sub-format, --repository-id, --owner-id, --actor-id, --environment"
     };
     vec![
         ("Vault".into(), addr),
@@ -107,6 +122,46 @@ fn plan_rows(config: &Config) -> Vec<(String, String)> {
     ]
 }
 
+/// The forge whose token is imitated, where Vault finds its keys, and what of the token is a guess.
+fn forge_rows(config: &Config, fake: &FakeJob, now: i64) -> Vec<(String, String)> {
+    let dialect = fake.forge.dialect();
+    let why = match (config.in_ci, config.job.forge) {
+        (true, _) => "the runner's variables",
+        (false, Some(_)) => "--forge",
+        (false, None) => "assumed: github for github.com, else gitea; --forge gitea|forgejo|github",
+    };
+    let server = match (config.in_ci, &config.job.server_url) {
+        (true, _) => "GITHUB_SERVER_URL",
+        (false, Some(_)) => "--server-url, else the origin remote",
+        (false, None) => "a placeholder: pass --server-url <ROOT_URL>",
+    };
+    let issuer = fake.issuer();
+    let mut rows = vec![
+        ("forge".into(), format!("{} ({why})", dialect.name)),
+        ("issuer".into(), format!("{issuer}  (bound_issuer, oidc_discovery_url; from {server})")),
+        ("discovery".into(), dialect.discovery_url(&issuer)),
+        (
+            "JWKS".into(),
+            format!("{}  (jwks_url, when Vault reaches the forge at another address)", dialect.jwks_url(&issuer)),
+        ),
+    ];
+    for (form, sub) in fake.subjects(now) {
+        let this = if form == fake.sub_form { "this token's" } else { "also sent" };
+        rows.push((format!("sub ({})", form.name()), format!("{sub}  ({this}; --sub-format)")));
+    }
+    let nbf = match dialect.nbf_backdate.as_secs() {
+        0 => "nbf = iat".to_owned(),
+        backdate => format!("nbf {} before iat", crate::exports::human(backdate)),
+    };
+    rows.push(("lifetime".into(), format!("{}, {nbf}", crate::exports::human(dialect.lifetime.as_secs()))));
+    let placeholders = fake.placeholders();
+    if !placeholders.is_empty() {
+        let (claims, flags): (Vec<&str>, Vec<&str>) = placeholders.into_iter().unzip();
+        rows.push(("placeholders".into(), format!("{} (give them with {})", claims.join(", "), flags.join(", "))));
+    }
+    rows
+}
+
 /// The claims people bind roles on first, then the rest; times also as dates.
 fn claim_rows(claims: &Map<String, Value>, now: i64) -> Vec<(String, String)> {
     let first = claims::SHOWN.iter().filter_map(|name| claims.get_key_value(*name));
@@ -115,7 +170,7 @@ fn claim_rows(claims: &Map<String, Value>, now: i64) -> Vec<(String, String)> {
         .chain(rest)
         .map(|(name, value)| {
             let shown = match (name.as_str(), value.as_i64()) {
-                ("iat" | "nbf" | "exp", Some(t)) => time_text(t, now),
+                ("iat" | "nbf" | "exp", Some(t)) => time_text(name, t, now),
                 _ => value.as_str().map_or_else(|| value.to_string(), str::to_owned),
             };
             (name.clone(), shown)
@@ -123,9 +178,11 @@ fn claim_rows(claims: &Map<String, Value>, now: i64) -> Vec<(String, String)> {
         .collect()
 }
 
-fn time_text(t: i64, now: i64) -> String {
+fn time_text(name: &str, t: i64, now: i64) -> String {
     let date = OffsetDateTime::from_unix_timestamp(t).ok().and_then(|d| d.format(&Rfc3339).ok()).unwrap_or_default();
-    format!("{t} ({date}, {})", claims::relative(t.saturating_sub(now)))
+    let seconds = t.saturating_sub(now);
+    let when = if name == "exp" { claims::expiry(seconds) } else { claims::relative(seconds) };
+    format!("{t} ({date}, {when})")
 }
 
 fn request_rows(config: &Config, requests: &[Request]) -> Vec<(String, String)> {

@@ -127,7 +127,7 @@ impl Context<'_> {
         self.claims.text_or_absent(name)
     }
 
-    /// How far `claim` (a time) is from now, as `in 5m` or `5m ago (expired)`.
+    /// How far `claim` (a time) is from now, as `in 5m` or `5m ago`.
     fn when(&self, claim: &str) -> String {
         self.claims.time(claim).map_or_else(|| claims::ABSENT.into(), |t| claims::relative(t.saturating_sub(self.now)))
     }
@@ -176,7 +176,7 @@ fn fix(cause: Cause, c: &Context) -> String {
         Cause::Expired => format!(
             "the token expired {} (exp): request it right before logging in (a `jwt` input may be stale) and check \
              the runner's and Vault's clocks",
-            c.when("exp").trim_end_matches(" (expired)")
+            c.when("exp")
         ),
         Cause::NotYetValid => format!(
             "the token becomes valid only {} (nbf): the runner's or Vault's clock is off; sync both with NTP",

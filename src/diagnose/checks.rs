@@ -89,7 +89,7 @@ fn lifetime(role: &Role, claims: &Claims, now: i64) -> Vec<Row> {
             Row::new(
                 "exp",
                 format!("after now - {exp_slack}s (leeways)"),
-                claims::relative(exp.saturating_sub(now)),
+                claims::expiry(exp.saturating_sub(now)),
                 verdict,
             )
         }

@@ -45,7 +45,8 @@ async fn flags_a_mismatched_ref_and_a_missing_read_capability() {
     let (services, issuer, app) = setup(AppOptions::new()).await;
     let secrets = format!("kvv2/{0}/config db_host\nkvv2/shared/config token", app.name);
     let (repository, server) = (app.repository(), issuer.base_url());
-    let flags = ["--repository", &repository, "--ref", "refs/tags/v1.2", "--server-url", server, "--secrets", &secrets];
+    let flags = ["--repository", &repository, "--ref", "refs/tags/v1.2", "--server-url", server, "--forge", "forgejo"];
+    let flags = [&flags[..], &["--secrets", &secrets]].concat();
     let run = diagnose(&services, &app, &flags, &[]).await;
     run.assert_failure();
     let out = &run.stdout;

@@ -77,9 +77,17 @@ async fn a_fresh_checkout_shows_claims_and_plan_and_contacts_nothing() {
     let out = &run.stdout;
 
     for (name, value) in [
-        ("iss", "https://gitea.example/api/actions".to_owned()),
+        ("iss", "https://gitea.example/api/actions/oidc".to_owned()),
         ("aud", "vault".to_owned()),
-        ("sub", "repo:arcodange/webapp:ref:refs/heads/feature/login".to_owned()),
+        ("sub", "repo:arcodange@100001/webapp@200002:ref:refs/heads/feature/login".to_owned()),
+        ("repository_id", "200002".to_owned()),
+        ("runner_environment", "self-hosted".to_owned()),
+        ("forge", "Gitea (assumed: github for github.com, else gitea; --forge gitea|forgejo|github)".to_owned()),
+        (
+            "JWKS",
+            "https://gitea.example/api/actions/oidc/jwks  (jwks_url, when Vault reaches the forge at another address)"
+                .to_owned(),
+        ),
         ("repository", "arcodange/webapp".to_owned()),
         ("repository_owner", "arcodange".to_owned()),
         ("ref", "refs/heads/feature/login".to_owned()),
@@ -141,12 +149,47 @@ async fn flags_override_what_git_says() {
         ("ref", "refs/tags/v2"),
         ("ref_type", "tag"),
         ("event_name", "pull_request"),
-        ("sub", "repo:other/thing:pull_request"),
+        ("sub", "repo:other@100001/thing@200002:pull_request"),
         ("role", "gitea_cicd_thing (input `role`, or gitea_cicd_<app>)"),
     ] {
         assert_eq!(row(out, name).as_deref(), Some(value), "row {name}:\n{out}");
     }
     assert_no_leak(&run, &[ADMIN_TOKEN]);
+}
+
+/// Each forge's issuer, key set, `sub` form and claims, from flags; a remote's ROOT_URL sub-path is kept.
+#[tokio::test]
+async fn each_forge_speaks_its_own_dialect() {
+    let dir = tempfile::tempdir().unwrap();
+    checkout(dir.path());
+    let remote = ["remote", "set-url", "origin", "https://lab.example/forgejo/arcodange/webapp.git"];
+    assert!(Command::new("git").args(remote).current_dir(dir.path()).status().unwrap().success());
+    let forgejo =
+        ["--dry-run", "--forge", "forgejo", "--sub-format", "ids", "--repository-id", "42", "--owner-id", "7"];
+    let run = run_local(dir.path(), &forgejo, &[]).await;
+    run.assert_success();
+    let out = &run.stdout;
+    for (name, value) in [
+        ("forge", "Forgejo (--forge)"),
+        ("iss", "https://lab.example/forgejo/api/actions"),
+        ("discovery", "https://lab.example/forgejo/api/actions/.well-known/openid-configuration"),
+        ("sub", "repo:arcodange-7/webapp-42:ref:refs/heads/feature/login"),
+        ("workflow", "ci.yml"),
+        ("placeholders", "actor_id (give them with --actor-id)"),
+    ] {
+        assert_eq!(row(out, name).as_deref(), Some(value), "row {name}:\n{out}");
+    }
+    assert!(row(out, "jti").is_none(), "Forgejo sends no jti:\n{out}");
+
+    let github = ["--dry-run", "--server-url", "https://github.com", "--environment", "prod"];
+    let run = run_local(dir.path(), &github, &[]).await;
+    run.assert_success();
+    assert_eq!(row(&run.stdout, "iss").as_deref(), Some("https://token.actions.githubusercontent.com"));
+    assert_eq!(row(&run.stdout, "sub").as_deref(), Some("repo:arcodange/webapp:environment:prod"));
+
+    let run = run_local(dir.path(), &["--dry-run", "--environment", "prod"], &[]).await;
+    run.assert_failure();
+    assert!(run.stderr.contains("--environment: only GitHub puts a deployment environment"), "{run:?}");
 }
 
 #[tokio::test]
@@ -169,9 +212,15 @@ async fn dry_run_input_in_ci_writes_no_file_commands_and_asks_for_no_token() {
     let job = Job::for_claims(&issuer, JobClaims::for_repository("arcodange/webapp").with_ref("refs/heads/release"))
         .input("dry-run", "true")
         .input("url", &vault.url())
-        .input("secrets", "kvv2/webapp/config db_host\npostgres/creds/webapp password | PGPASSWORD");
+        .input("secrets", "kvv2/webapp/config db_host\npostgres/creds/webapp password | PGPASSWORD")
+        .env("GITEA_ACTIONS", "true")
+        .env("GITHUB_REPOSITORY_ID", "31");
     let main = job.run_main().await;
     main.assert_success();
+    assert_eq!(row(&main.stdout, "forge").as_deref(), Some("Gitea (the runner's variables)"), "{main:?}");
+    let iss = format!("{}/api/actions/oidc", issuer.base_url());
+    assert_eq!(row(&main.stdout, "iss"), Some(iss), "{main:?}");
+    assert_eq!(row(&main.stdout, "repository_id").as_deref(), Some("31"), "{main:?}");
     assert_eq!(row(&main.stdout, "repository").as_deref(), Some("arcodange/webapp"), "{main:?}");
     assert_eq!(row(&main.stdout, "ref").as_deref(), Some("refs/heads/release"), "{main:?}");
     assert_eq!(row(&main.stdout, "env PGPASSWORD").as_deref(), Some("<postgres/creds/webapp password>"));

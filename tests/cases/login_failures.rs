@@ -176,7 +176,8 @@ async fn bad_signature_or_unknown_key() {
         .expect("openssl (needed to make a key the forge never published)");
     assert!(openssl.status.success(), "openssl genpkey: {}", String::from_utf8_lossy(&openssl.stderr));
     let args = ["fake-token", "--sign-with", key.to_str().unwrap(), "--repository", &app.repository()];
-    let args = [&args[..], &["--ref", "refs/heads/main", "--server-url", issuer.base_url()]].concat();
+    let args =
+        [&args[..], &["--ref", "refs/heads/main", "--server-url", issuer.base_url(), "--forge", "forgejo"]].concat();
     let minted = run_local(dir.path(), &args, &[]).await;
     minted.assert_success();
     let stranger = minted.stdout.trim().to_owned();

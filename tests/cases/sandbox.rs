@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use crate::support::*;
 
-/// Runs `scripts/sandbox --reuse --key <key>` with this build's binary; the VAULT_LOGIN_TEST_* variables
-/// are inherited from `scripts/test`.
-async fn sandbox(key: &str) -> StepResult {
+/// Runs `scripts/sandbox --reuse --key <key> --forge <forge>` with this build's binary; the
+/// VAULT_LOGIN_TEST_* variables are inherited from `scripts/test`.
+async fn sandbox(key: &str, forge: &str) -> StepResult {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/sandbox");
     let mut command = tokio::process::Command::new(script);
-    command.args(["--reuse", "--key", key]).env("VAULT_LOGIN_BIN", env!("CARGO_BIN_EXE_vault-login"));
+    command.args(["--reuse", "--key", key, "--forge", forge]).env("VAULT_LOGIN_BIN", env!("CARGO_BIN_EXE_vault-login"));
     crate::support::local::capture(command, Duration::from_secs(120)).await
 }
 
@@ -35,14 +35,20 @@ fn assert_no_secret_shapes(run: &StepResult) {
     }
 }
 
-async fn runs_green(key: &str) {
+/// The sandbox green for `forge`, whose issuer OpenBao trusts and whose claim the role binds on.
+async fn runs_green(key: &str, forge: &str, issuer: &str, bound: &str) {
     let services = Services::from_env();
-    let run = sandbox(key).await;
+    let run = sandbox(key, forge).await;
     run.assert_success();
     let out = &run.stdout;
+    let trusted = format!("    bound_issuer = {issuer}, {forge}'s issuer");
+    let token = format!("issuer {issuer}, keys at {issuer}/");
     let steps = [
         "==> Reusing the running services",
         "telling OpenBao to trust it",
+        &trusted,
+        bound,
+        &token,
         "==> Running the main step",
         "    exported env:     VAULT_ADDR VAULT_TOKEN DB_HOST TF_VAR_api_key FLAT_TOKEN PGUSER PGPASSWORD",
         "    logged in as v-",
@@ -69,11 +75,17 @@ async fn runs_green(key: &str) {
 }
 
 #[tokio::test]
-async fn the_sandbox_runs_green_with_an_rsa_key() {
-    runs_green("rsa").await;
+async fn the_sandbox_runs_green_as_gitea_with_an_rsa_key() {
+    runs_green("rsa", "gitea", "https://gitea.sandbox.example/api/actions/oidc", ": repository_id 4242").await;
 }
 
 #[tokio::test]
-async fn the_sandbox_runs_green_with_a_p256_key() {
-    runs_green("ec").await;
+async fn the_sandbox_runs_green_as_forgejo_with_a_p256_key() {
+    let repository = ": repository arcodange/";
+    runs_green("ec", "forgejo", "https://forgejo.sandbox.example/api/actions", repository).await;
+}
+
+#[tokio::test]
+async fn the_sandbox_runs_green_as_github() {
+    runs_green("rsa", "github", "https://token.actions.githubusercontent.com", ": repository_id 4242").await;
 }
