@@ -9,6 +9,7 @@
 mod capabilities;
 mod checks;
 mod role;
+mod subject;
 mod table;
 
 use std::io::Write;
@@ -23,7 +24,8 @@ use crate::config::{Config, JobContext, JwtSource};
 use crate::inputs::Inputs;
 use crate::runner::Log;
 use crate::vault::Vault;
-use crate::{fake_token, progress};
+use crate::{fake_token, progress, spec};
+use capabilities::Access;
 use table::{Row, Verdict};
 
 /// `diagnose` options: the step's inputs (which Vault, mount, role, audience, secrets) plus an admin token.
@@ -35,6 +37,11 @@ pub struct DiagnoseArgs {
     /// prefer the variable: a flag shows in the process list
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
+    /// Paths OpenTofu writes with the step's token, e.g. `kvv2/webapp/config`, separated by spaces, `;` or
+    /// newlines: checked for `create` and `update`, and `auth/token/create` for OpenTofu's child token
+    /// unless `--tofu-skip-child-token true`
+    #[arg(long, value_name = "PATHS")]
+    pub writes: Option<String>,
 }
 
 /// Runs the diagnosis; fails (exit 1) when any check would refuse the login or a read. `local` gives the
@@ -47,6 +54,7 @@ pub async fn run<W: Write>(
     log: &mut Log<W>,
 ) -> Result<()> {
     let token = admin_token(args.token, env)?;
+    let writes = writes(args.writes.as_deref().unwrap_or(""))?;
     let inputs = Inputs { dry_run: Some("true".into()), ..args.inputs };
     let config = Config::from_env(env, inputs, job, local)?;
     if config.addr_is_placeholder {
@@ -76,13 +84,23 @@ pub async fn run<W: Write>(
     rows.extend(policy_rows(&vault, &token, &role).await?);
     let mut text = header(&config, &claims);
     text.push_str(&table::render(["CHECK", "VAULT EXPECTS", "TOKEN HAS", "RESULT"], &rows));
-    if config.secrets.is_empty() {
-        text.push_str("\nNo `secrets` given (--secrets): no read permissions to check.\n");
+    text.push_str(&subject::notes(&config, &role, &claims, now)?);
+    let wanted = access(&config, &writes);
+    if wanted.is_empty() {
+        text.push_str("\nNo `secrets` (--secrets) or --writes given: no permissions to check.\n");
     } else {
-        let (read_rows, whose) = capabilities::check(&vault, &token, &role, &config.role, &config.secrets).await?;
-        text.push_str(&format!("\nReads, as {}:\n", whose.describe()));
-        text.push_str(&table::render(["SECRET", "READ AS", "CAPABILITIES", "RESULT"], &read_rows));
-        rows.extend(read_rows);
+        let (checked, whose) = capabilities::check(&vault, &token, &role, &config.role, &wanted).await?;
+        for (title, access) in
+            [("Reads", &[Access::Read][..]), ("Writes (OpenTofu)", &[Access::Write, Access::ChildToken])]
+        {
+            let table: Vec<Row> =
+                checked.iter().filter(|(a, _)| access.contains(a)).map(|(_, row)| row.clone()).collect();
+            if !table.is_empty() {
+                text.push_str(&format!("\n{title}, as {}:\n", whose.describe()));
+                text.push_str(&table::render(["PATH", "AS", "CAPABILITIES", "RESULT"], &table));
+            }
+        }
+        rows.extend(checked.into_iter().map(|(_, row)| row));
     }
     log.info(text.trim_end());
     let failed = rows.iter().filter(|r| r.verdict == Verdict::Fail).count();
@@ -90,6 +108,29 @@ pub async fn run<W: Write>(
         bail!("{failed} check(s) fail (marked FAIL above): Vault would refuse this job's login or reads");
     }
     Ok(())
+}
+
+/// The paths of `--writes`, checked as `secrets` paths are: they go into Vault request paths.
+fn writes(text: &str) -> Result<Vec<String>> {
+    let paths: Vec<String> =
+        text.split(|c: char| c.is_whitespace() || c == ';').filter(|p| !p.is_empty()).map(str::to_owned).collect();
+    if paths.len() > spec::MAX_REQUESTS {
+        bail!("--writes: expected at most {} paths (got {})", spec::MAX_REQUESTS, paths.len());
+    }
+    for path in &paths {
+        spec::check_path_text(path).map_err(|e| anyhow!("--writes: {e}"))?;
+    }
+    Ok(paths)
+}
+
+/// Every (path, access) to check: the `secrets` reads, the writes, and OpenTofu's child token with them.
+fn access<'a>(config: &'a Config, writes: &'a [String]) -> Vec<(&'a str, Access)> {
+    let reads = config.secrets.iter().map(|r| (r.path.as_str(), Access::Read));
+    let mut wanted: Vec<_> = reads.chain(writes.iter().map(|p| (p.as_str(), Access::Write))).collect();
+    if !writes.is_empty() && !config.tofu_skip_child_token {
+        wanted.push((capabilities::CHILD_TOKEN_PATH, Access::ChildToken));
+    }
+    wanted
 }
 
 /// `--token`, else `VAULT_TOKEN` (the Vault CLI's variable), else `BAO_TOKEN` (the OpenBao CLI's).
@@ -115,7 +156,8 @@ fn header(config: &Config, claims: &Claims) -> String {
     let token = match config.jwt {
         JwtSource::Given(_) => "the `jwt` input".to_owned(),
         _ => format!(
-            "a fake token for {} at {} (change with --repository, --ref, --event…)",
+            "a fake {} token for {} at {} (change with --forge, --repository, --ref, --event…)",
+            config.job.forge_or_assumed().name(),
             claims.text("repository").unwrap_or_default(),
             claims.text("ref").unwrap_or_default()
         ),

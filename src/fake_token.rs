@@ -36,9 +36,9 @@ pub struct FakeJob<'a> {
 }
 
 impl<'a> FakeJob<'a> {
-    /// The forge is the runner's (or `--forge`), else the one [`Forge::assumed`] for the server.
+    /// The forge is [`JobContext::forge_or_assumed`]; a `sub` form or environment it never sends is refused.
     pub fn new(job: &'a JobContext) -> Result<Self> {
-        let forge = job.forge.unwrap_or_else(|| Forge::assumed(job.server_url.as_deref()));
+        let forge = job.forge_or_assumed();
         let sub_form = forge.dialect().sub_form(job.sub_form).map_err(|e| anyhow::anyhow!("--sub-format: {e}"))?;
         if job.environment.is_some() && forge != Forge::GitHub {
             bail!("--environment: only GitHub puts a deployment environment in its tokens, not {}", forge.name());

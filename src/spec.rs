@@ -267,6 +267,11 @@ fn parse_version(text: &str, at_column: usize) -> Result<u64, Located> {
     }
 }
 
+/// Checks a path given elsewhere than `secrets` (diagnose's `--writes`) by the same rules.
+pub fn check_path_text(path: &str) -> Result<(), String> {
+    check_path(path, 1).map_err(|(_, message)| message)
+}
+
 /// Path rules: no leading or trailing `/`, only letters, digits and
 /// [`PATH_PUNCTUATION`], no empty segment (`//`), and no `.` or `..`
 /// segment (Vault does not resolve them like a file system, so they would

@@ -30,6 +30,11 @@ pub struct JobContext {
 }
 
 impl JobContext {
+    /// The forge the job runs on: the runner's word or `--forge`, else the one assumed for its server.
+    pub fn forge_or_assumed(&self) -> Forge {
+        self.forge.unwrap_or_else(|| Forge::assumed(self.server_url.as_deref()))
+    }
+
     /// Fills the fields `self` lacks from `other`.
     pub fn or(self, other: Self) -> Self {
         Self {

@@ -1,4 +1,5 @@
-//! Whether the role's policies let the step read each path of `secrets`.
+//! Whether the role's policies let the step read each path of `secrets`, and OpenTofu write the paths it
+//! writes back (`--writes`) with the child token it makes.
 //!
 //! An admin token's own capabilities say nothing about the role (root may do anything), and
 //! `sys/capabilities` wants a token, not policy names. So a throwaway token with exactly the role's
@@ -12,7 +13,6 @@ use serde_json::{Value, json};
 
 use super::role::Role;
 use super::table::{Row, Verdict};
-use crate::spec::Request;
 use crate::vault::{self, Replay, Vault, VaultError};
 
 /// Whose capabilities a table shows.
@@ -32,53 +32,94 @@ impl Whose {
     }
 }
 
-/// One row per distinct path of `requests`: what it is read as, and what the role may do there.
+/// What the job does with a path.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    /// The step reads it (`secrets`).
+    Read,
+    /// OpenTofu writes it with the step's token (`--writes`): a first apply creates, later ones update.
+    Write,
+    /// OpenTofu's Vault provider creates a child token here, unless `tofu-skip-child-token` is set.
+    ChildToken,
+}
+
+impl Access {
+    fn needs(self) -> &'static [&'static str] {
+        match self {
+            Access::Read => &["read"],
+            Access::Write => &["create", "update"],
+            Access::ChildToken => &["update"],
+        }
+    }
+}
+
+/// The path OpenTofu's Vault provider posts to for its child token.
+pub const CHILD_TOKEN_PATH: &str = "auth/token/create";
+
+/// One row per distinct (path, access) of `wanted`: what the path is used as, and whether the role's
+/// policies allow it.
 pub async fn check(
     vault: &Vault,
     admin: &SecretString,
     role: &Role,
     role_name: &str,
-    requests: &[Request],
-) -> Result<(Vec<Row>, Whose), VaultError> {
-    let paths: BTreeSet<&str> = requests.iter().map(|r| r.path.as_str()).collect();
+    wanted: &[(&str, Access)],
+) -> Result<(Vec<(Access, Row)>, Whose), VaultError> {
+    let wanted: BTreeSet<(&str, Access)> = wanted.iter().copied().collect();
     let mut resolved = Vec::new();
-    for path in paths {
-        // Vault answers 403 (or 400) rather than 404 when no mount is above the path.
-        let mount = match vault::mount_of(vault, admin, path).await {
-            Ok(mount) => mount,
-            Err(e) if matches!(e.status(), Some(400 | 403)) => None,
-            Err(e) => return Err(e),
+    for (path, access) in wanted {
+        let api = match access {
+            Access::ChildToken => Some((path.to_owned(), "token auth".to_owned())),
+            Access::Read | Access::Write => resolve(vault, admin, path).await?,
         };
-        let engine = |m: &vault::Mount| match m.kv_version {
-            Some(v) => format!("KV v{v}"),
-            None => m.kind.clone(),
-        };
-        resolved.push((path, mount.map(|m| (m.api_path(path), engine(&m)))));
+        resolved.push((path, access, api));
     }
-    let api_paths: Vec<&str> = resolved.iter().filter_map(|(_, m)| m.as_ref().map(|(api, _)| api.as_str())).collect();
+    let api_paths: Vec<&str> =
+        resolved.iter().filter_map(|(_, _, api)| api.as_ref().map(|(p, _)| p.as_str())).collect();
     let (answer, whose) = capabilities(vault, admin, role, role_name, &api_paths).await?;
     let rows = resolved
         .iter()
-        .map(|(path, mount)| match mount {
-            None => Row::new(*path, "no secrets engine is mounted above it", "-", Verdict::Fail),
-            Some((api, kind)) => {
-                let caps: Vec<&str> = answer
-                    .get(api)
-                    .and_then(Value::as_array)
-                    .map(|c| c.iter().filter_map(Value::as_str).collect())
-                    .unwrap_or_default();
-                let allowed = caps.iter().any(|c| *c == "read" || *c == "root");
-                let shown = if caps.is_empty() { "deny".to_owned() } else { caps.join(", ") };
-                let needs = if allowed {
-                    shown
-                } else {
-                    format!("{shown}: add `path \"{api}\" {{ capabilities = [\"read\"] }}`")
-                };
-                Row::new(*path, format!("{api} ({kind})"), needs, if allowed { Verdict::Ok } else { Verdict::Fail })
-            }
+        .map(|(path, access, api)| {
+            let row = match api {
+                None => Row::new(*path, "no secrets engine is mounted above it", "-", Verdict::Fail),
+                Some((api, kind)) => row(path, api, kind, *access, &answer),
+            };
+            (*access, row)
         })
         .collect();
     Ok((rows, whose))
+}
+
+/// The API path `path` is read and written at, and its engine; `None` when no secrets engine serves it.
+async fn resolve(vault: &Vault, admin: &SecretString, path: &str) -> Result<Option<(String, String)>, VaultError> {
+    // Vault answers 403 (or 400) rather than 404 when no mount is above the path.
+    let mount = match vault::mount_of(vault, admin, path).await {
+        Ok(mount) => mount,
+        Err(e) if matches!(e.status(), Some(400 | 403)) => None,
+        Err(e) => return Err(e),
+    };
+    Ok(mount.map(|m| {
+        let engine = m.kv_version.map_or_else(|| m.kind.clone(), |v| format!("KV v{v}"));
+        (m.api_path(path), engine)
+    }))
+}
+
+/// The row of `path`, used as `access` at `api`, given the capabilities `answer`.
+fn row(path: &str, api: &str, kind: &str, access: Access, answer: &Value) -> Row {
+    let caps: Vec<&str> = answer
+        .get(api)
+        .and_then(Value::as_array)
+        .map(|c| c.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let missing: Vec<&str> =
+        access.needs().iter().copied().filter(|need| !caps.contains(need) && !caps.contains(&"root")).collect();
+    let shown = if caps.is_empty() { "deny".to_owned() } else { caps.join(", ") };
+    if missing.is_empty() {
+        return Row::new(path, format!("{api} ({kind})"), shown, Verdict::Ok);
+    }
+    let missing: Vec<String> = missing.iter().map(|c| format!("\"{c}\"")).collect();
+    let fix = format!("{shown}: add `path \"{api}\" {{ capabilities = [{}] }}`", missing.join(", "));
+    Row::new(path, format!("{api} ({kind})"), fix, Verdict::Fail)
 }
 
 /// `path -> [capabilities]` for `paths`, asked with a probe token holding the role's policies.

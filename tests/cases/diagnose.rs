@@ -120,3 +120,48 @@ async fn an_unknown_role_lists_the_ones_there_are() {
     assert!(run.stderr.contains(&expected), "{run:?}");
     assert_no_leak(&run, &[services.bao.token()]);
 }
+
+/// The lab's read-write `<app>-ops` policy of docs/vault-setup.md, for `app`.
+fn documented_ops_policy(app: &str) -> String {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/vault-setup.md")).unwrap();
+    let after = doc.split("**When OpenTofu writes back").nth(1).expect("the read-write section");
+    let block = after.split("```hcl\n").nth(1).and_then(|b| b.split("```").next()).expect("its hcl block");
+    block.replace("webapp", app)
+}
+
+/// `--writes`: the paths OpenTofu writes need `create` and `update`, and its child token `auth/token/create`,
+/// which the read-only policy lacks and the documented read-write one grants. A role binding `sub` is warned
+/// about.
+#[tokio::test]
+async fn writes_are_checked_against_the_documented_read_write_policy() {
+    let options = AppOptions::new().bound_claims(json!({ "sub": "repo:arcodange/*", "ref": "refs/heads/*" }));
+    let (services, issuer, app) = setup(options).await;
+    let config = format!("kvv2/{}/config", app.name);
+    let writes = format!("{config} kvv2/{}/other", app.name);
+    let flags = ["--repository", &app.repository(), "--ref", "refs/heads/main", "--forge", "forgejo"];
+    let flags = [&flags[..], &["--server-url", issuer.base_url(), "--writes", &writes]].concat();
+
+    let read_only = diagnose(&services, &app, &flags, &[]).await;
+    read_only.assert_failure();
+    let out = &read_only.stdout;
+    assert!(out.contains("Writes (OpenTofu), as a token with the role's policies:"), "{read_only:?}");
+    let data = format!("kvv2/data/{}/config", app.name);
+    let fix = format!("read: add `path \"{data}\" {{ capabilities = [\"create\", \"update\"] }}`");
+    assert_eq!(row(out, &config), [format!("{data} (KV v2)"), fix, "FAIL".into()]);
+    let child = "deny: add `path \"auth/token/create\" { capabilities = [\"update\"] }`";
+    assert_eq!(row(out, "auth/token/create"), ["auth/token/create (token auth)", child, "FAIL"]);
+    assert!(out.contains("Warning: the role binds `sub` (bound_claims.sub `repo:arcodange/*`"), "{read_only:?}");
+    assert!(out.contains(&format!("  names     repo:{}:ref:refs/heads/main  <- the token above", app.repository())));
+
+    services.bao.put_policy(&app.policy, &documented_ops_policy(&app.name)).await;
+    let read_write = diagnose(&services, &app, &flags, &[]).await;
+    read_write.assert_success();
+    assert_eq!(row(&read_write.stdout, &config)[2], "ok", "{read_write:?}");
+    assert_eq!(row(&read_write.stdout, "auth/token/create")[1..], ["update", "ok"]);
+
+    let skip = [&flags[..], &["--tofu-skip-child-token", "true"]].concat();
+    let skipped = diagnose(&services, &app, &skip, &[]).await;
+    skipped.assert_success();
+    assert!(!skipped.stdout.contains("auth/token/create"), "no child token with tofu-skip-child-token: {skipped:?}");
+    assert_no_probe_left(&services, &app).await;
+}
