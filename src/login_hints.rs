@@ -42,18 +42,39 @@ pub fn login_failed(vault: VaultError, config: &Config, claims: &Claims, now: Of
     }
 }
 
-/// The `vault-login diagnose` command that replays this login against the role, with a fake token carrying
-/// this token's repository and ref.
+/// The `vault-login diagnose` command that replays this login against the role, with a fake token of the
+/// same forge carrying this token's repository, ids and ref.
 fn diagnose_command(addr: &str, config: &Config, claims: &Claims) -> String {
     let mut command = format!("vault-login diagnose --url {addr} --mount {} --role {}", config.mount, config.role);
-    for (flag, claim) in [("repository", "repository"), ("ref", "ref"), ("event", "event_name")] {
-        let value = claims.text(claim).filter(|v| !v.is_empty() && !v.contains(char::is_whitespace));
+    let mut flag = |name: &str, value: &str| command.push_str(&format!(" --{name} {}", shell_word(value)));
+    if let Some(forge) = config.forge {
+        flag("forge", &forge.name().to_lowercase());
+    }
+    if let Some(server) = &config.job.server_url {
+        flag("server-url", server);
+    }
+    let from_claims = [
+        ("repository", "repository"),
+        ("repository-id", "repository_id"),
+        ("owner-id", "repository_owner_id"),
+        ("ref", "ref"),
+        ("event", "event_name"),
+    ];
+    for (name, claim) in from_claims {
         // `push` is the fake token's default: only other events need saying.
-        if let Some(value) = value.filter(|v| !(flag == "event" && v == "push")) {
-            command.push_str(&format!(" --{flag} {value}"));
+        let said = |v: &String| !v.is_empty() && (name != "event" || v != "push");
+        if let Some(value) = claims.text(claim).filter(said) {
+            flag(name, &value);
         }
     }
     format!("`{command}` with an admin VAULT_TOKEN compares the role with this job's claims, field by field")
+}
+
+/// `value` as one shell word that a copy-paste cannot turn into a command: claims come from the token, and a
+/// branch may be named `$(…)`.
+fn shell_word(value: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-:@+=,".contains(c);
+    if value.chars().all(plain) { value.to_owned() } else { format!("'{}'", value.replace('\'', r"'\''")) }
 }
 
 /// The refusals we can explain, each recognised by a fragment of Vault's message.
@@ -287,5 +308,12 @@ mod tests {
             lines[3].starts_with("  more: `vault-login diagnose --url https://vault.example.org --mount jwt"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_diagnose_command_quotes_what_a_shell_would_run() {
+        assert_eq!(shell_word("refs/heads/feature/x-1"), "refs/heads/feature/x-1");
+        assert_eq!(shell_word("refs/heads/$(touch pwned)"), "'refs/heads/$(touch pwned)'");
+        assert_eq!(shell_word("it's`id`"), r"'it'\''s`id`'");
     }
 }
