@@ -9,6 +9,7 @@ mod emulator;
 mod envfile_roundtrip;
 mod exec;
 mod faults;
+mod forges;
 mod ha;
 mod harness;
 mod hostile;

@@ -1,7 +1,9 @@
 //! The forge, played by the harness: an OIDC issuer (discovery + JWKS, RS256 with a committed TEST-ONLY
-//! key) and the job's ID-token request endpoint, shaped like Forgejo's
+//! key) and the job's ID-token request endpoint, shaped like Forgejo's by default
 //! (`GET <base>/api/actions/_apis/pipelines/workflows/<run_id>/idtoken?placeholder=true&audience=<aud>`,
-//! `Authorization: Bearer <request token>` → `{"value": "<jwt>"}`).
+//! `Authorization: Bearer <request token>` → `{"value": "<jwt>"}`), or like Gitea's Actions OIDC proposal
+//! (go-gitea/gitea#39052: issuer `<base>/api/actions/oidc`, keys at `<issuer>/jwks`, `GET <issuer>/token`,
+//! and its claims), written from the forges' sources (docs/forges.md), not from `src/forge/`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -14,7 +16,39 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const KEY_PEM: &[u8] = include_bytes!("../fixtures/test-issuer-key.pem");
 const KID: &str = "vault-login-test-key-1";
-const TOKEN_PATH: &str = r"^/api/actions/_apis/pipelines/workflows/[^/]+/idtoken$";
+
+/// Which forge's paths and claims the issuer has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForgeShape {
+    Forgejo,
+    Gitea,
+}
+
+impl ForgeShape {
+    fn issuer_path(self) -> &'static str {
+        match self {
+            ForgeShape::Forgejo => "/api/actions",
+            ForgeShape::Gitea => "/api/actions/oidc",
+        }
+    }
+
+    fn keys_path(self) -> &'static str {
+        match self {
+            ForgeShape::Forgejo => "/.well-known/keys",
+            ForgeShape::Gitea => "/jwks",
+        }
+    }
+
+    fn token_path(self) -> &'static str {
+        match self {
+            ForgeShape::Forgejo => r"^/api/actions/_apis/pipelines/workflows/[^/]+/idtoken$",
+            ForgeShape::Gitea => r"^/api/actions/oidc/token$",
+        }
+    }
+}
+
+/// The ids a Gitea-shaped token carries unless the job's `extra` claims say otherwise.
+pub const GITEA_IDS: [(&str, &str); 3] = [("repository_owner_id", "7"), ("repository_id", "42"), ("actor_id", "3")];
 
 /// The claims of one job; `to_claims` turns them into a token payload. Defaults look like a push to
 /// `refs/heads/main` on Forgejo; `extra` (applied last) adds or replaces claims, `removed` drops them.
@@ -124,6 +158,7 @@ pub struct TokenRequest {
 }
 
 struct State {
+    shape: ForgeShape,
     base: String,
     key: EncodingKey,
     jobs: Mutex<HashMap<String, JobClaims>>,
@@ -133,7 +168,7 @@ struct State {
 
 impl State {
     fn issuer_url(&self) -> String {
-        format!("{}/api/actions", self.base)
+        format!("{}{}", self.base, self.shape.issuer_path())
     }
 
     fn default_audience(&self, owner: &str) -> String {
@@ -143,7 +178,11 @@ impl State {
     fn mint(&self, claims: &JobClaims, aud: &str) -> String {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(KID.into());
-        jsonwebtoken::encode(&header, &claims.to_claims(&self.issuer_url(), aud), &self.key).expect("sign JWT")
+        let mut payload = claims.to_claims(&self.issuer_url(), aud);
+        if self.shape == ForgeShape::Gitea {
+            payload = gitea_claims(claims, payload);
+        }
+        jsonwebtoken::encode(&header, &payload, &self.key).expect("sign JWT")
     }
 }
 
@@ -155,10 +194,16 @@ pub struct Issuer {
 }
 
 impl Issuer {
+    /// A Forgejo-shaped forge.
     pub async fn start() -> Issuer {
+        Issuer::start_as(ForgeShape::Forgejo).await
+    }
+
+    pub async fn start_as(shape: ForgeShape) -> Issuer {
         let server = MockServer::start().await;
         let key = EncodingKey::from_rsa_pem(KEY_PEM).expect("tests/fixtures/test-issuer-key.pem is an RSA key");
         let state = Arc::new(State {
+            shape,
             base: server.uri(),
             key,
             jobs: Mutex::default(),
@@ -168,7 +213,7 @@ impl Issuer {
         let iss = state.issuer_url();
         let discovery = json!({
             "issuer": iss,
-            "jwks_uri": format!("{iss}/.well-known/keys"),
+            "jwks_uri": format!("{iss}{}", shape.keys_path()),
             "response_types_supported": ["id_token"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
@@ -178,22 +223,22 @@ impl Issuer {
                 "run_number", "sha", "workflow"],
         });
         Mock::given(method("GET"))
-            .and(path("/api/actions/.well-known/openid-configuration"))
+            .and(path(format!("{}/.well-known/openid-configuration", shape.issuer_path())))
             .respond_with(ResponseTemplate::new(200).set_body_json(discovery))
             .mount(&server)
             .await;
         Mock::given(method("GET"))
-            .and(path("/api/actions/.well-known/keys"))
+            .and(path(format!("{}{}", shape.issuer_path(), shape.keys_path())))
             .respond_with(ResponseTemplate::new(200).set_body_json(jwks(&state.key)))
             .mount(&server)
             .await;
         Mock::given(method("GET"))
-            .and(path_regex(TOKEN_PATH))
+            .and(path_regex(shape.token_path()))
             .respond_with(TokenEndpoint(state.clone()))
             .mount(&server)
             .await;
         Mock::given(any())
-            .and(path_regex(TOKEN_PATH))
+            .and(path_regex(shape.token_path()))
             .respond_with(ResponseTemplate::new(405).set_body_string("Method Not Allowed"))
             .with_priority(10)
             .mount(&server)
@@ -206,14 +251,21 @@ impl Issuer {
         &self.state.base
     }
 
-    /// The `iss` claim and Vault's `oidc_discovery_url`/`bound_issuer`: `<base>/api/actions`.
+    /// The `iss` claim and Vault's `oidc_discovery_url`/`bound_issuer`: `<base>/api/actions`, or
+    /// `<base>/api/actions/oidc` for Gitea.
     pub fn issuer_url(&self) -> String {
         self.state.issuer_url()
     }
 
-    /// `ACTIONS_ID_TOKEN_REQUEST_URL` for a job with this run id (Forgejo shape, `?placeholder=true`).
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL` for a job with this run id (Forgejo: `?placeholder=true`; Gitea's has
+    /// no run id).
     pub fn token_request_url(&self, run_id: &str) -> String {
-        format!("{}/api/actions/_apis/pipelines/workflows/{run_id}/idtoken?placeholder=true", self.state.base)
+        match self.state.shape {
+            ForgeShape::Forgejo => {
+                format!("{}/api/actions/_apis/pipelines/workflows/{run_id}/idtoken?placeholder=true", self.state.base)
+            }
+            ForgeShape::Gitea => format!("{}/token", self.state.issuer_url()),
+        }
     }
 
     /// The forge's default `aud` when the request names none: `<base>/<owner>`.
@@ -267,6 +319,41 @@ impl Issuer {
 
 fn is_token_path(path: &str) -> bool {
     path.starts_with("/api/actions/_apis/pipelines/workflows/") && path.ends_with("/idtoken")
+        || path == "/api/actions/oidc/token"
+}
+
+/// The latest revision of Gitea's proposal: ids as strings, `sub` with them, `nbf` 5 minutes before `iat`,
+/// its extra claims, no `environment`. `extra` claims of the job still win.
+fn gitea_claims(job: &JobClaims, mut payload: Map<String, Value>) -> Map<String, Value> {
+    for (claim, id) in GITEA_IDS {
+        payload.entry(claim).or_insert_with(|| id.into());
+    }
+    let text = |name: &str| payload.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let who = format!(
+        "{}@{}/{}@{}",
+        job.owner(),
+        text("repository_owner_id"),
+        job.repository.split('/').nth(1).unwrap_or_default(),
+        text("repository_id")
+    );
+    let context = match job.event_name.as_str() {
+        "pull_request" => "pull_request".to_owned(),
+        _ => format!("ref:{}", job.git_ref),
+    };
+    let workflow_ref = format!("{}/.gitea/workflows/{}@{}", job.repository, job.workflow, job.git_ref);
+    let iat = payload.get("iat").and_then(Value::as_i64).unwrap_or_default();
+    let defaults = json!({
+        "sub": format!("repo:{who}:{context}"), "nbf": iat - 300,
+        "repository_visibility": "private", "ref_protected": "false", "base_ref": "", "head_ref": "",
+        "workflow_ref": workflow_ref, "workflow_sha": job.sha, "job_workflow_ref": workflow_ref,
+        "job_workflow_sha": job.sha, "runner_environment": "self-hosted",
+    });
+    for (name, value) in defaults.as_object().expect("object") {
+        if !job.extra.contains_key(name) {
+            payload.insert(name.clone(), value.clone());
+        }
+    }
+    payload
 }
 
 fn header(r: &Request, name: &str) -> Option<String> {
@@ -298,7 +385,7 @@ impl Respond for TokenEndpoint {
             return unauthorized("Error runner api parsing authorization token");
         };
         let run_id = req.url.path().split('/').rev().nth(1).unwrap_or_default();
-        if run_id != claims.run_id {
+        if self.0.shape == ForgeShape::Forgejo && run_id != claims.run_id {
             return ResponseTemplate::new(400).set_body_string("run-id does not match");
         }
         let audience = req.url.query_pairs().find(|(k, _)| k == "audience").map(|(_, v)| v.into_owned());

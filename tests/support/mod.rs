@@ -34,7 +34,7 @@ pub mod raft_cluster;
 pub use app::{App, AppOptions};
 pub use bao::{Bao, BaoReply};
 pub use bao_server::{BaoServer, TlsListener};
-pub use issuer::{Issuer, JobClaims};
+pub use issuer::{ForgeShape, Issuer, JobClaims};
 pub use job::{Job, RunningStep, StepResult};
 pub use leak::assert_no_leak;
 pub use local::run_local;
