@@ -203,7 +203,7 @@ async fn look_up_mount(
     path: &str,
     policies: &[String],
 ) -> Result<Mount, FetchError> {
-    match vault::mount_of(vault, token, path).await {
+    match vault::once_token_is_known(vault, token, || vault::mount_of(vault, token, path)).await {
         Ok(Some(mount)) => Ok(mount),
         Ok(None) => Err(FetchError::NoMount { path: path.to_owned() }),
         Err(e) if e.status() == Some(403) => Err(denied(path, path, policies)),
@@ -222,7 +222,7 @@ async fn read_one(
 ) -> Result<(String, Option<SecretData>), FetchError> {
     check_version(mount, path, version)?;
     let api_path = mount.api_path(path);
-    match vault::read(vault, token, mount, &api_path, version).await {
+    match vault::once_token_is_known(vault, token, || vault::read(vault, token, mount, &api_path, version)).await {
         Ok(data) => Ok((api_path, data)),
         Err(e) if e.status() == Some(403) => Err(denied(path, &api_path, policies)),
         Err(source) => Err(FetchError::Vault { path: path.to_owned(), error: Box::new(source) }),

@@ -5,11 +5,13 @@ mod auth;
 mod client;
 #[cfg(test)]
 mod fuzz;
+mod replica;
 mod seal;
 mod secrets;
 
 pub use auth::{Login, login, lookup_self, renew_self, revoke_self};
 pub use client::{Notice, Progress, Replay, Vault, attempt_timeout};
+pub use replica::once_token_is_known;
 pub use seal::SealStatus;
 pub use secrets::{Lease, Mount, SecretData, mount_of, read, renew_lease};
 
