@@ -4,6 +4,7 @@
 //! `Authorization: Bearer <request token>` → `{"value": "<jwt>"}`).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
@@ -129,6 +130,8 @@ struct State {
     jobs: Mutex<HashMap<String, JobClaims>>,
     scripted: Mutex<VecDeque<ResponseTemplate>>,
     issued: Mutex<Vec<String>>,
+    /// Whether the next ID token issued is an expired one (see [`Issuer::expire_next_token`]).
+    expire_next: AtomicBool,
 }
 
 impl State {
@@ -164,6 +167,7 @@ impl Issuer {
             jobs: Mutex::default(),
             scripted: Mutex::default(),
             issued: Mutex::default(),
+            expire_next: AtomicBool::new(false),
         });
         let iss = state.issuer_url();
         let discovery = json!({
@@ -238,6 +242,12 @@ impl Issuer {
         self.state.scripted.lock().unwrap().push_back(response);
     }
 
+    /// Makes the next ID token the endpoint issues one that expired an hour ago: what a job holds after a
+    /// wait longer than the token's lifetime, without the test waiting that long.
+    pub fn expire_next_token(&self) {
+        self.state.expire_next.store(true, Ordering::SeqCst);
+    }
+
     /// The ID tokens the token endpoint handed out, in order (for `assert_no_leak`).
     pub fn issued_tokens(&self) -> Vec<String> {
         self.state.issued.lock().unwrap().clone()
@@ -303,6 +313,7 @@ impl Respond for TokenEndpoint {
         }
         let audience = req.url.query_pairs().find(|(k, _)| k == "audience").map(|(_, v)| v.into_owned());
         let audience = audience.filter(|a| !a.is_empty()).unwrap_or_else(|| self.0.default_audience(claims.owner()));
+        let claims = if self.0.expire_next.swap(false, Ordering::SeqCst) { claims.expired() } else { claims };
         let jwt = self.0.mint(&claims, &audience);
         self.0.issued.lock().unwrap().push(jwt.clone());
         ResponseTemplate::new(200).insert_header("Cache-Control", "no-store").set_body_json(json!({ "value": jwt }))
