@@ -1,7 +1,8 @@
 //! The forge, played by the harness: an OIDC issuer (discovery + JWKS, RS256 with a committed TEST-ONLY
 //! key) and the job's ID-token request endpoint, shaped like Forgejo's
 //! (`GET <base>/api/actions/_apis/pipelines/workflows/<run_id>/idtoken?placeholder=true&audience=<aud>`,
-//! `Authorization: Bearer <request token>` → `{"value": "<jwt>"}`).
+//! `Authorization: Bearer <request token>` → `{"value": "<jwt>"}`). Plain http, or https behind a
+//! [`TlsFront`].
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,6 +13,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Map, Value, json};
 use wiremock::matchers::{any, method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use super::tls::{Pki, TlsFront};
 
 const KEY_PEM: &[u8] = include_bytes!("../fixtures/test-issuer-key.pem");
 const KID: &str = "vault-login-test-key-1";
@@ -126,6 +129,8 @@ pub struct TokenRequest {
 
 struct State {
     base: String,
+    /// The CA of the https issuer's certificate.
+    ca_pem: Option<String>,
     key: EncodingKey,
     jobs: Mutex<HashMap<String, JobClaims>>,
     scripted: Mutex<VecDeque<ResponseTemplate>>,
@@ -155,14 +160,33 @@ impl State {
 pub struct Issuer {
     server: Arc<MockServer>,
     state: Arc<State>,
+    /// Kept for as long as the issuer (https only).
+    _front: Option<Arc<TlsFront>>,
 }
 
 impl Issuer {
+    /// The forge over plain http.
     pub async fn start() -> Issuer {
         let server = MockServer::start().await;
+        let base = server.uri();
+        Issuer::serve(server, base, None).await
+    }
+
+    /// The forge over https, as real ones are, with a certificate from `pki`: Vault trusts it through
+    /// [`Issuer::ca_pem`], the step only if the machine's roots (`SSL_CERT_FILE`) hold that CA.
+    pub async fn start_https(pki: &Pki) -> Issuer {
+        let server = MockServer::start().await;
+        let front = TlsFront::start(*server.address(), &pki.server(false)).await;
+        let base = format!("https://{}", front.addr);
+        Issuer::serve(server, base, Some((front, pki.ca_pem.clone()))).await
+    }
+
+    async fn serve(server: MockServer, base: String, tls: Option<(TlsFront, String)>) -> Issuer {
         let key = EncodingKey::from_rsa_pem(KEY_PEM).expect("tests/fixtures/test-issuer-key.pem is an RSA key");
+        let (front, ca_pem) = tls.map_or((None, None), |(front, ca)| (Some(Arc::new(front)), Some(ca)));
         let state = Arc::new(State {
-            base: server.uri(),
+            base,
+            ca_pem,
             key,
             jobs: Mutex::default(),
             scripted: Mutex::default(),
@@ -202,12 +226,18 @@ impl Issuer {
             .with_priority(10)
             .mount(&server)
             .await;
-        Issuer { server: Arc::new(server), state }
+        Issuer { server: Arc::new(server), state, _front: front }
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>`, or `https://` from [`Issuer::start_https`].
     pub fn base_url(&self) -> &str {
         &self.state.base
+    }
+
+    /// The CA that signed the https issuer's certificate (`None` over plain http), for Vault's
+    /// `oidc_discovery_ca_pem`.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.state.ca_pem.as_deref()
     }
 
     /// The `iss` claim and Vault's `oidc_discovery_url`/`bound_issuer`: `<base>/api/actions`.
