@@ -153,7 +153,8 @@ fn machine(load: &str) -> String {
          the run {load} (1 / 5 / 15 min: other work on the machine makes the figures noisier).\n\
          Servers on 127.0.0.1: {bao}, over plain HTTP except in the https scenario (a private server of \
          the same version with a TLS listener); PostgreSQL ({pg}); the test issuer in the benchmark process, \
-         over plain HTTP. Built with {rustc}.\n",
+         over plain HTTP except in the https scenario (TLS, a certificate from the same CA as Vault's). \
+         Built with {rustc}.\n",
         kernel.trim(),
     )
 }

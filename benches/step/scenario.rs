@@ -1,6 +1,6 @@
 //! One scenario, measured in this process: provision an app, then alternate floor runs and step runs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::json;
@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::floor::Floor;
 use crate::measure::{ScenarioResult, Usage, ms, read_kib};
 use crate::support::{App, AppOptions, Issuer, Job, Services, StepResult, assert_no_leak, random_hex};
-use crate::tls::TlsVault;
+use crate::tls::TlsServers;
 
 /// Unmeasured runs first: Vault fetches the issuer's discovery document and JWKS on the first login,
 /// and the floor's connections are opened, so that neither lands in the figures.
@@ -27,7 +27,8 @@ pub enum Kind {
     FiveSecrets,
     /// 50 KV v2 secrets over 50 paths.
     FiftyPaths,
-    /// `FiveSecrets` with Vault over TLS (a private OpenBao, `ca-certificate`): the handshakes a job pays.
+    /// `FiveSecrets` with Vault and the ID-token issuer over TLS (a private OpenBao, `ca-certificate`; the
+    /// CA in `SSL_CERT_FILE` for the issuer): the handshakes a job pays.
     Https,
     /// The 5 secrets of `FiveSecrets` through `vault-login exec -- true`: login, reads, the command,
     /// revoke, in one process (its "main" figure; no post step).
@@ -68,9 +69,11 @@ impl Kind {
 /// A provisioned app and what a run asks of it.
 struct Plan {
     app: App,
-    /// Where the step and the floor reach Vault, and the CA to trust there (https only).
+    /// Where the step and the floor reach Vault, and the CA to trust there and at the issuer (https only).
     addr: String,
     ca_pem: Option<String>,
+    /// The step's `SSL_CERT_FILE` (https only): the system's roots and the CA, for the ID-token request.
+    roots: Option<PathBuf>,
     /// The `secrets` input ("" for none).
     secrets: String,
     /// Per distinct path: the path (for a mount lookup) and the API path the step reads.
@@ -83,12 +86,15 @@ struct Plan {
 /// removed on return. `step_env` is added to the step processes' environment.
 pub async fn measure(kind: Kind, bin: &Path, runs: usize, step_env: &[(String, String)]) -> ScenarioResult {
     let services = Services::from_env();
-    let issuer = Issuer::start().await;
-    let tls = if kind == Kind::Https { Some(TlsVault::start(&services).await) } else { None };
+    let tls = if kind == Kind::Https { Some(TlsServers::start(&services).await) } else { None };
+    let issuer = match &tls {
+        Some(tls) => tls.issuer.clone(),
+        None => Issuer::start().await,
+    };
     let target = tls.as_ref().map_or_else(|| services.clone(), |tls| tls.server.services(&services));
     let mut plan = provision(kind, &target, &issuer).await;
     if let Some(tls) = &tls {
-        (plan.addr, plan.ca_pem) = (tls.addr.clone(), Some(tls.ca_pem.clone()));
+        (plan.addr, plan.ca_pem, plan.roots) = (tls.addr.clone(), Some(tls.ca_pem.clone()), Some(tls.roots().into()));
     }
     let floor = Floor::new(&plan.addr, plan.ca_pem.as_deref(), &issuer, &plan.app, &plan.reads);
     let job = job(kind, &plan, bin, &[], step_env);
@@ -129,6 +135,9 @@ fn job(kind: Kind, plan: &Plan, program: &Path, args: &[&str], env: &[(String, S
     job = job.input("url", &plan.addr).input("mount", &plan.app.mount);
     if let Some(ca) = &plan.ca_pem {
         job = job.input("ca-certificate", ca);
+    }
+    if let Some(roots) = &plan.roots {
+        job = job.env("SSL_CERT_FILE", roots.to_str().expect("a UTF-8 path"));
     }
     if !plan.secrets.is_empty() {
         job = job.input("secrets", &plan.secrets);
@@ -268,7 +277,7 @@ async fn provision(kind: Kind, services: &Services, issuer: &Issuer) -> Plan {
             (lines.join("\n"), reads)
         }
     };
-    Plan { app, addr: services.bao.addr().to_owned(), ca_pem: None, secrets, reads, expected }
+    Plan { app, addr: services.bao.addr().to_owned(), ca_pem: None, roots: None, secrets, reads, expected }
 }
 
 /// `postgres/config/<app>` and `postgres/roles/<app>` like `AppOptions::database`, but without its group

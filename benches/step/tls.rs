@@ -1,35 +1,42 @@
-//! The https scenario's Vault: a private OpenBao whose listener has a certificate from a CA made here. The
-//! step gets the CA in `ca-certificate`, the floor's client trusts it, so both pay the TLS handshakes a
-//! real job pays towards Vault (the ID-token request stays plain http: the test issuer has no TLS).
+//! The https scenario's servers: a private OpenBao whose listener has a certificate from a CA made here,
+//! and the test issuer behind TLS with a certificate from the same CA, so that the step and the floor pay
+//! the TLS handshakes a real job pays, towards Vault and towards the forge. The step trusts the CA for
+//! Vault through `ca-certificate`, and for the ID-token request (which trusts the machine's roots only,
+//! `ca-certificate` being Vault's) through `SSL_CERT_FILE`: the system's bundle with the CA appended, so it
+//! parses as many roots as a real runner does. The floor's client trusts the CA besides the system's roots.
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
+use std::path::Path;
 
-use crate::support::{BaoServer, Services, TlsListener};
+use crate::support::{BaoServer, Issuer, Pki, Services, TlsListener};
 
-/// The server (stopped when dropped), its https address and the CA that signed its certificate.
-pub struct TlsVault {
+/// The servers (stopped when dropped), Vault's https address, the CA, and the step's `SSL_CERT_FILE`.
+pub struct TlsServers {
     pub server: BaoServer,
     pub addr: String,
     pub ca_pem: String,
+    pub issuer: Issuer,
+    roots: tempfile::NamedTempFile,
 }
 
-impl TlsVault {
-    pub async fn start(shared: &Services) -> TlsVault {
-        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
-        ca.distinguished_name.push(DnType::CommonName, "vault-login bench CA");
-        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let ca_key = KeyPair::generate().expect("CA key");
-        let ca_pem = ca.self_signed(&ca_key).expect("CA certificate").pem();
-        let issuer = rcgen::Issuer::new(ca, ca_key);
-        let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("server parameters");
-        leaf.distinguished_name.push(DnType::CommonName, "127.0.0.1");
-        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let key = KeyPair::generate().expect("server key");
-        let cert_pem = leaf.signed_by(&key, &issuer).expect("server certificate").pem();
-        let listener = TlsListener { cert_pem, key_pem: key.serialize_pem(), client_ca_pem: None };
+impl TlsServers {
+    pub async fn start(shared: &Services) -> TlsServers {
+        let pki = Pki::new("vault-login bench CA");
+        let pair = pki.server(false);
+        let listener = TlsListener { cert_pem: pair.cert, key_pem: pair.key, client_ca_pem: None };
         let server = BaoServer::start(shared, &[listener]).await;
         let addr = server.tls_addrs[0].clone();
-        TlsVault { server, addr, ca_pem }
+        let issuer = Issuer::start_https(&pki).await;
+        let system = vault_login::tls::system_bundle(None, None).map(std::fs::read_to_string);
+        let mut roots = system.transpose().expect("the system's CA bundle").unwrap_or_default();
+        roots.push('\n');
+        roots.push_str(&pki.ca_pem);
+        let file = tempfile::NamedTempFile::new().expect("a temporary file");
+        std::fs::write(file.path(), roots).expect("write the step's roots");
+        TlsServers { server, addr, ca_pem: pki.ca_pem, issuer, roots: file }
+    }
+
+    /// The step's `SSL_CERT_FILE`.
+    pub fn roots(&self) -> &Path {
+        self.roots.path()
     }
 }

@@ -26,24 +26,19 @@ fn job(app: &App, url: &str) -> Job {
         .timeout(Duration::from_secs(90))
 }
 
-/// Polls `ready` every 50 ms, for up to 30 s.
-async fn wait_until(what: &str, ready: impl Fn() -> bool) {
-    for _ in 0..600 {
-        if ready() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
 /// Nothing reached later steps: no env var, no output, not a byte.
 fn assert_nothing_exported(step: &StepResult) {
     assert!(step.raw_env_file.is_empty() && step.raw_output_file.is_empty(), "partial exports:\n{step:?}");
 }
 
+/// What each retry line of the step says.
+const RETRYING: &str = "; retrying in ";
+
+/// The progress line of a step that waits for an unseal.
+const WAITING: &str = "is sealed (unseal keys entered: 0 of 1): waiting for someone to unseal it; next check in";
+
 fn retries(step: &StepResult) -> usize {
-    step.stdout.matches("; retrying in ").count()
+    step.stdout.matches(RETRYING).count()
 }
 
 #[tokio::test]
@@ -72,12 +67,11 @@ async fn vault_started_during_the_retry_window_is_used() {
     let app = provision(&services, &issuer, AppOptions::new()).await;
     let proxy = Proxy::start(services.bao.addr(), Rule::Down).await;
     let job = job(&app, &proxy.url()).input("timeout", "30s");
-    let start_vault = async {
-        wait_until("the step has its ID token", || !issuer.issued_tokens().is_empty()).await;
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        proxy.set(Rule::Pass);
-    };
-    let (main, ()) = tokio::join!(job.run_main(), start_vault);
+    let running = job.spawn_main();
+    // Vault comes up once the step has found it down and waits to try again.
+    running.wait_for_stdout(RETRYING).await;
+    proxy.set(Rule::Pass);
+    let main = running.finish().await;
     main.assert_success();
     assert!(retries(&main) >= 1, "{main:?}");
     assert_eq!(main.env["API_KEY"], SECRET);
@@ -133,15 +127,12 @@ async fn wait_for_unseal_goes_on_once_someone_unseals() {
     let app = provision(&server.services(&services), &issuer, AppOptions::new()).await;
     server.seal().await;
     let job = job(&app, &server.addr).input("wait-for-unseal", "2m").input("timeout", "10s");
-    let operator = async {
-        wait_until("the step has its ID token", || !issuer.issued_tokens().is_empty()).await;
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        server.unseal().await;
-    };
-    let (main, ()) = tokio::join!(job.run_main(), operator);
+    let running = job.spawn_main();
+    // The operator unseals once the step says it waits for that (the wait panics if it never does).
+    running.wait_for_stdout(WAITING).await;
+    server.unseal().await;
+    let main = running.finish().await;
     main.assert_success();
-    let waiting = "is sealed (unseal keys entered: 0 of 1): waiting for someone to unseal it; next check in";
-    assert!(main.stdout.contains(waiting), "progress lines:\n{main:?}");
     assert!(main.stdout.contains("was unsealed after"), "{main:?}");
     assert_eq!(main.env["API_KEY"], SECRET);
     assert_no_leak(&main, &[&main.env["VAULT_TOKEN"], &issuer.issued_tokens()[0], SECRET]);
@@ -154,22 +145,18 @@ async fn an_id_token_that_expired_during_the_wait_is_fetched_again() {
     let services = Services::from_env();
     let server = BaoServer::start(&services, &[]).await;
     let issuer = Issuer::start().await;
-    // No leeway, so that Vault refuses the token as soon as its 5 s are up.
-    let options =
-        AppOptions::new().role_field("expiration_leeway", json!(-1)).role_field("clock_skew_leeway", json!(-1));
-    let app = provision(&server.services(&services), &issuer, options).await;
+    let app = provision(&server.services(&services), &issuer, AppOptions::new()).await;
     server.seal().await;
-    let job = job(&app, &server.addr).input("wait-for-unseal", "2m").claims(|mut claims| {
-        claims.lifetime = 5;
-        claims
-    });
-    let operator = async {
-        wait_until("the step has its ID token", || !issuer.issued_tokens().is_empty()).await;
-        tokio::time::sleep(Duration::from_secs(7)).await;
-        server.unseal().await;
-    };
-    let (main, ()) = tokio::join!(job.run_main(), operator);
+    // The step never judges the token's `exp` itself, so a token handed out expired meets the same
+    // refusal as one that ran out during the wait, without the test waiting out a lifetime.
+    issuer.expire_next_token();
+    let job = job(&app, &server.addr).input("wait-for-unseal", "2m");
+    let running = job.spawn_main();
+    running.wait_for_stdout(WAITING).await;
+    server.unseal().await;
+    let main = running.finish().await;
     main.assert_success();
+    assert!(main.stdout.contains("was unsealed after"), "{main:?}");
     assert!(main.stdout.contains("Vault found the ID token expired; requesting a fresh one"), "{main:?}");
     let tokens = issuer.issued_tokens();
     assert_eq!(tokens.len(), 2, "one fresh ID token after the wait");

@@ -1,62 +1,15 @@
 //! TLS against a real OpenBao with TLS listeners whose certificates the test makes (rcgen): a private CA,
-//! an expired certificate, a listener that requires client certificates; and proxies (`HTTPS_PROXY`,
-//! `HTTP_PROXY`, `NO_PROXY`) through the harness's HTTP proxy.
+//! an expired certificate, a listener that requires client certificates; an ID-token endpoint over https;
+//! and proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`) through the harness's HTTP proxy.
 
 use std::time::Duration;
 
 use crate::support::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
 use serde_json::json;
 
 const SECRET: &str = "tls-secret-41c9";
-
-/// A certificate authority made for one test.
-struct Pki {
-    ca_pem: String,
-    issuer: rcgen::Issuer<'static, KeyPair>,
-}
-
-/// A certificate and its key, PEM.
-struct Pair {
-    cert: String,
-    key: String,
-}
-
-impl Pki {
-    fn new(name: &str) -> Pki {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let key = KeyPair::generate().unwrap();
-        let ca_pem = params.self_signed(&key).unwrap().pem();
-        Pki { ca_pem, issuer: rcgen::Issuer::new(params, key) }
-    }
-
-    fn issue(&self, purpose: ExtendedKeyUsagePurpose, expired: bool) -> Pair {
-        let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
-        params.distinguished_name.push(DnType::CommonName, "127.0.0.1");
-        params.extended_key_usages = vec![purpose];
-        let now = time::OffsetDateTime::now_utc();
-        (params.not_before, params.not_after) = if expired {
-            (now - time::Duration::days(30), now - time::Duration::days(1))
-        } else {
-            (now - time::Duration::days(1), now + time::Duration::days(1))
-        };
-        let key = KeyPair::generate().unwrap();
-        Pair { cert: params.signed_by(&key, &self.issuer).unwrap().pem(), key: key.serialize_pem() }
-    }
-
-    fn server(&self, expired: bool) -> Pair {
-        self.issue(ExtendedKeyUsagePurpose::ServerAuth, expired)
-    }
-
-    fn client(&self) -> Pair {
-        self.issue(ExtendedKeyUsagePurpose::ClientAuth, false)
-    }
-}
 
 /// A private OpenBao with three TLS listeners: valid, expired, and requiring a client certificate; an app
 /// provisioned on it.
@@ -268,4 +221,39 @@ async fn proxies_are_used_as_the_environment_says() {
     assert!(post.stdout.contains("Revoked the Vault token"), "{post:?}");
     assert_eq!(proxy.proxied().iter().filter(|r| **r == revoke).count(), 2, "{:?}", proxy.proxied());
     assert!(setup.app.live_tokens().await.is_empty());
+}
+
+/// `ca-certificate` is Vault's alone: the ID-token request trusts the machine's roots (`SSL_CERT_FILE`), as
+/// it must for a forge whose certificate is public.
+#[tokio::test]
+async fn the_id_token_request_over_https_trusts_the_machines_roots_not_ca_certificate() {
+    let (services, pki) = (Services::from_env(), Pki::new("vault-login test forge CA"));
+    let issuer = Issuer::start_https(&pki).await;
+    assert!(issuer.base_url().starts_with("https://"));
+    let options = AppOptions::new().kv2("config", json!({ "api_key": SECRET }));
+    let app = App::provision(&services, &issuer, options).await;
+    let dir = tempfile::tempdir().unwrap();
+    let roots = dir.path().join("roots.pem");
+    std::fs::write(&roots, &pki.ca_pem).unwrap();
+    let job = || {
+        app.job()
+            .input("url", services.bao.addr())
+            .input("mount", &app.mount)
+            .input("secrets", &format!("kvv2/{}/config api_key", app.name))
+            .input("timeout", "3s")
+    };
+
+    let main = job().env("SSL_CERT_FILE", roots.to_str().unwrap()).run_main().await;
+    main.assert_success();
+    assert_eq!(main.env["API_KEY"], SECRET);
+    assert_no_leak(&main, &[&main.env["VAULT_TOKEN"], &issuer.issued_tokens()[0], SECRET]);
+    job().run_post(&main).await.assert_success();
+
+    let refused = job().input("ca-certificate", &pki.ca_pem).run_main().await;
+    refused.assert_failure();
+    assert!(refused.log().contains("requesting the job's OIDC ID token"), "{refused:?}");
+    assert_eq!(issuer.issued_tokens().len(), 1, "no ID token went to a step that does not trust the forge");
+    assert!(refused.raw_env_file.is_empty() && refused.raw_output_file.is_empty(), "{refused:?}");
+    assert_no_leak(&refused, &[&issuer.issued_tokens()[0], SECRET]);
+    assert!(app.live_tokens().await.is_empty());
 }

@@ -97,7 +97,10 @@ impl App {
         };
         bao.enable_auth(&app.mount, "jwt").await;
         let iss = issuer.issuer_url();
-        let config = json!({ "oidc_discovery_url": iss, "bound_issuer": iss });
+        let mut config = json!({ "oidc_discovery_url": iss, "bound_issuer": iss });
+        if let Some(ca) = issuer.ca_pem() {
+            config["oidc_discovery_ca_pem"] = ca.into();
+        }
         bao.write(&format!("auth/{}/config", app.mount), config).await;
         bao.put_policy(&app.policy, &app.policy_hcl()).await;
         let role = app.role_body(&options);

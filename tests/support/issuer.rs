@@ -3,9 +3,11 @@
 //! (`GET <base>/api/actions/_apis/pipelines/workflows/<run_id>/idtoken?placeholder=true&audience=<aud>`,
 //! `Authorization: Bearer <request token>` → `{"value": "<jwt>"}`), or like Gitea's Actions OIDC proposal
 //! (go-gitea/gitea#39052: issuer `<base>/api/actions/oidc`, keys at `<issuer>/jwks`, `GET <issuer>/token`,
-//! and its claims), written from the forges' sources (docs/forges.md), not from `src/forge/`.
+//! and its claims), written from the forges' sources (docs/forges.md), not from `src/forge/`. Plain http,
+//! or https behind a [`TlsFront`].
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
@@ -13,6 +15,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Map, Value, json};
 use wiremock::matchers::{any, method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use super::tls::{Pki, TlsFront};
 
 const KEY_PEM: &[u8] = include_bytes!("../fixtures/test-issuer-key.pem");
 const KID: &str = "vault-login-test-key-1";
@@ -160,10 +164,14 @@ pub struct TokenRequest {
 struct State {
     shape: ForgeShape,
     base: String,
+    /// The CA of the https issuer's certificate.
+    ca_pem: Option<String>,
     key: EncodingKey,
     jobs: Mutex<HashMap<String, JobClaims>>,
     scripted: Mutex<VecDeque<ResponseTemplate>>,
     issued: Mutex<Vec<String>>,
+    /// Whether the next ID token issued is an expired one (see [`Issuer::expire_next_token`]).
+    expire_next: AtomicBool,
 }
 
 impl State {
@@ -191,24 +199,44 @@ impl State {
 pub struct Issuer {
     server: Arc<MockServer>,
     state: Arc<State>,
+    /// Kept for as long as the issuer (https only).
+    _front: Option<Arc<TlsFront>>,
 }
 
 impl Issuer {
-    /// A Forgejo-shaped forge.
+    /// A Forgejo-shaped forge over plain http.
     pub async fn start() -> Issuer {
         Issuer::start_as(ForgeShape::Forgejo).await
     }
 
+    /// A forge of `shape` over plain http.
     pub async fn start_as(shape: ForgeShape) -> Issuer {
         let server = MockServer::start().await;
+        let base = server.uri();
+        Issuer::serve(shape, server, base, None).await
+    }
+
+    /// The forge over https, as real ones are, with a certificate from `pki`: Vault trusts it through
+    /// [`Issuer::ca_pem`], the step only if the machine's roots (`SSL_CERT_FILE`) hold that CA.
+    pub async fn start_https(pki: &Pki) -> Issuer {
+        let server = MockServer::start().await;
+        let front = TlsFront::start(*server.address(), &pki.server(false)).await;
+        let base = format!("https://{}", front.addr);
+        Issuer::serve(ForgeShape::Forgejo, server, base, Some((front, pki.ca_pem.clone()))).await
+    }
+
+    async fn serve(shape: ForgeShape, server: MockServer, base: String, tls: Option<(TlsFront, String)>) -> Issuer {
         let key = EncodingKey::from_rsa_pem(KEY_PEM).expect("tests/fixtures/test-issuer-key.pem is an RSA key");
+        let (front, ca_pem) = tls.map_or((None, None), |(front, ca)| (Some(Arc::new(front)), Some(ca)));
         let state = Arc::new(State {
             shape,
-            base: server.uri(),
+            base,
+            ca_pem,
             key,
             jobs: Mutex::default(),
             scripted: Mutex::default(),
             issued: Mutex::default(),
+            expire_next: AtomicBool::new(false),
         });
         let iss = state.issuer_url();
         let discovery = json!({
@@ -243,12 +271,18 @@ impl Issuer {
             .with_priority(10)
             .mount(&server)
             .await;
-        Issuer { server: Arc::new(server), state }
+        Issuer { server: Arc::new(server), state, _front: front }
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>`, or `https://` from [`Issuer::start_https`].
     pub fn base_url(&self) -> &str {
         &self.state.base
+    }
+
+    /// The CA that signed the https issuer's certificate (`None` over plain http), for Vault's
+    /// `oidc_discovery_ca_pem`.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.state.ca_pem.as_deref()
     }
 
     /// The `iss` claim and Vault's `oidc_discovery_url`/`bound_issuer`: `<base>/api/actions`, or
@@ -288,6 +322,12 @@ impl Issuer {
     /// Makes the token endpoint answer `response` to the next request, before any check (queued).
     pub fn push_token_response(&self, response: ResponseTemplate) {
         self.state.scripted.lock().unwrap().push_back(response);
+    }
+
+    /// Makes the next ID token the endpoint issues one that expired an hour ago: what a job holds after a
+    /// wait longer than the token's lifetime, without the test waiting that long.
+    pub fn expire_next_token(&self) {
+        self.state.expire_next.store(true, Ordering::SeqCst);
     }
 
     /// The ID tokens the token endpoint handed out, in order (for `assert_no_leak`).
@@ -390,6 +430,7 @@ impl Respond for TokenEndpoint {
         }
         let audience = req.url.query_pairs().find(|(k, _)| k == "audience").map(|(_, v)| v.into_owned());
         let audience = audience.filter(|a| !a.is_empty()).unwrap_or_else(|| self.0.default_audience(claims.owner()));
+        let claims = if self.0.expire_next.swap(false, Ordering::SeqCst) { claims.expired() } else { claims };
         let jwt = self.0.mint(&claims, &audience);
         self.0.issued.lock().unwrap().push(jwt.clone());
         ResponseTemplate::new(200).insert_header("Cache-Control", "no-store").set_body_json(json!({ "value": jwt }))

@@ -9,6 +9,10 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
 use super::envfile::parse_env_file;
 use super::{App, Issuer, JobClaims};
 
@@ -228,7 +232,7 @@ impl Job {
                 None => env.remove(name),
             };
         }
-        let child = tokio::process::Command::new(&self.program)
+        let mut child = tokio::process::Command::new(&self.program)
             .args(&self.program_args)
             .args(args)
             .env_clear()
@@ -240,13 +244,50 @@ impl Job {
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {}: {e}", self.program.display()));
-        RunningStep { child, files, env, stage: stage.to_owned(), timeout: self.timeout, _job: PhantomData }
+        let stdout = Pipe::read(child.stdout.take().expect("the step's stdout is piped"));
+        let stderr = Pipe::read(child.stderr.take().expect("the step's stderr is piped"));
+        let stage = stage.to_owned();
+        RunningStep { child, stdout, stderr, files, env, stage, timeout: self.timeout, _job: PhantomData }
+    }
+}
+
+/// One output pipe of a step, read as the step writes it, so that a test can act on what the step says
+/// while it runs.
+struct Pipe {
+    /// Everything read so far; the sender is dropped at the end of the pipe.
+    seen: watch::Receiver<Vec<u8>>,
+    reader: JoinHandle<()>,
+}
+
+impl Pipe {
+    fn read(mut pipe: impl AsyncRead + Unpin + Send + 'static) -> Pipe {
+        let (sender, seen) = watch::channel(Vec::new());
+        let reader = tokio::spawn(async move {
+            let mut buf = vec![0u8; 16 * 1024];
+            while let Ok(n @ 1..) = pipe.read(&mut buf).await {
+                sender.send_modify(|seen| seen.extend_from_slice(&buf[..n]));
+            }
+        });
+        Pipe { seen, reader }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.seen.borrow()).into_owned()
+    }
+
+    /// Waits for the end of the pipe: every process that holds it has ended.
+    async fn finish(self) -> String {
+        let Pipe { seen, reader } = self;
+        reader.await.expect("the pipe's reader");
+        String::from_utf8_lossy(&seen.borrow()).into_owned()
     }
 }
 
 /// A step still running; it borrows its job, whose folder holds the step's files and working directory.
 pub struct RunningStep<'job> {
     child: tokio::process::Child,
+    stdout: Pipe,
+    stderr: Pipe,
     files: PathBuf,
     env: BTreeMap<String, String>,
     stage: String,
@@ -265,19 +306,38 @@ impl RunningStep<'_> {
         std::fs::read_to_string(self.files.join(name)).unwrap_or_default()
     }
 
-    /// Waits for the step to end and reads what it left.
+    /// Waits until the step has written `text` to stdout: the moment to change the world under it (an
+    /// event, where a fixed sleep would guess). Panics if the step ends, or runs out its time, first.
+    pub async fn wait_for_stdout(&self, text: &str) {
+        let mut seen = self.stdout.seen.clone();
+        let printed = seen.wait_for(|out| String::from_utf8_lossy(out).contains(text));
+        match tokio::time::timeout(self.timeout, printed).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => panic!("the {} step ended without printing {text:?}:\n{}", self.stage, self.stdout.text()),
+            Err(_) => panic!(
+                "the {} step did not print {text:?} within {:?}:\n{}",
+                self.stage,
+                self.timeout,
+                self.stdout.text()
+            ),
+        }
+    }
+
+    /// Waits for the step to end and for the end of its output (a process it left may hold that open),
+    /// then reads what it left.
     pub async fn finish(self) -> StepResult {
-        let (stage, files, env) = (self.stage, self.files, self.env);
-        let out = tokio::time::timeout(self.timeout, self.child.wait_with_output())
+        let RunningStep { mut child, stdout, stderr, files, env, stage, timeout, .. } = self;
+        let ended = async { (child.wait().await, stdout.finish().await, stderr.finish().await) };
+        let (status, stdout, stderr) = tokio::time::timeout(timeout, ended)
             .await
-            .unwrap_or_else(|_| panic!("{stage} step still running after {:?}: killed", self.timeout))
-            .expect("wait for the step");
+            .unwrap_or_else(|_| panic!("{stage} step still running after {timeout:?}: killed"));
+        let status = status.expect("wait for the step");
         let read = |name: &str| std::fs::read_to_string(files.join(name)).unwrap_or_default();
         let (raw_env_file, raw_output_file, raw_state_file) = (read("env"), read("output"), read("state"));
         StepResult {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            code: status.code(),
+            stdout,
+            stderr,
             env: parse_file("GITHUB_ENV", &raw_env_file),
             outputs: parse_file("GITHUB_OUTPUT", &raw_output_file),
             state: parse_file("GITHUB_STATE", &raw_state_file),

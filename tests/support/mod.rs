@@ -30,6 +30,7 @@ pub mod local;
 pub mod postgres;
 pub mod proxy;
 pub mod raft_cluster;
+pub mod tls;
 
 pub use app::{App, AppOptions};
 pub use bao::{Bao, BaoReply};
@@ -41,6 +42,7 @@ pub use local::run_local;
 pub use postgres::Pg;
 pub use proxy::{Proxy, Rule};
 pub use raft_cluster::RaftCluster;
+pub use tls::Pki;
 
 /// The start of most tests: the servers, a fresh forge, and an app provisioned with `options`.
 pub async fn setup(options: AppOptions) -> (Services, Issuer, App) {
