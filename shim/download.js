@@ -20,6 +20,8 @@ const MAX_REDIRECTS = 5;
 const IDLE_MS = 30 * 1000;
 // The whole of one attempt, redirects included.
 const ATTEMPT_MS = 3 * 60 * 1000;
+// The signals a runner stops a step with.
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 // Waits before the 2nd, 3rd and 4th attempts.
 const BACKOFF_MS = [500, 2000, 5000];
 
@@ -151,6 +153,12 @@ async function attempt(url, env, expected, dest) {
   const fd = fs.openSync(temp, 'wx', 0o600);
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), ATTEMPT_MS);
+  // A step stopped mid-download leaves no partial file: remove it, then die of the signal as before.
+  const onSignal = (signal) => {
+    fs.rmSync(temp, { force: true });
+    process.kill(process.pid, signal);
+  };
+  for (const signal of SIGNALS) process.once(signal, onSignal);
   try {
     const actual = await fetchInto(url, env, deadline.signal, fd);
     if (actual !== expected) {
@@ -168,6 +176,7 @@ async function attempt(url, env, expected, dest) {
     throw error;
   } finally {
     clearTimeout(timer);
+    for (const signal of SIGNALS) process.removeListener(signal, onSignal);
   }
 }
 

@@ -92,15 +92,20 @@ impl Release {
     }
 
     /// `node shim/<script>` with only `PATH`, a tool cache of this release's own, and `env` set.
-    fn run_with(&self, script: &str, env: &[(&str, &str)]) -> (i32, String) {
-        let out = Command::new("node")
+    fn command(&self, script: &str, env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new("node");
+        command
             .arg(self.dir.path().join("shim").join(script))
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RUNNER_TOOL_CACHE", self.dir.path().join("tool-cache"))
-            .envs(env.iter().copied())
-            .output()
-            .expect("run node");
+            .envs(env.iter().copied());
+        command
+    }
+
+    /// Runs [`Release::command`] to its end: its exit code and output.
+    fn run_with(&self, script: &str, env: &[(&str, &str)]) -> (i32, String) {
+        let out = self.command(script, env).output().expect("run node");
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         (out.status.code().expect("an exit code"), text)
     }
@@ -320,4 +325,16 @@ async fn https_proxy_tunnels_the_download_unless_no_proxy_names_the_host() {
     assert_eq!(run(&[&env[..], &[("NO_PROXY", "example.org,127.0.0.1")]].concat()), (0, "binary ran: \n".to_owned()));
     assert_eq!(proxy.proxied().len(), 1, "NO_PROXY bypassed the proxy");
     assert_eq!(host.requests().len(), 2);
+}
+
+#[test]
+fn a_download_stopped_by_a_signal_leaves_nothing_behind() {
+    let host = AssetHost::start(Reply::Stall);
+    let release = Release::assets(OK_BINARY, &host.base_url());
+    let mut node = release.command("main.js", &[("GITHUB_ACTIONS", "true")]).spawn().expect("run node");
+    host.wait_for_requests(1);
+    crate::support::signal(i32::try_from(node.id()).expect("a pid"), "TERM");
+    let status = node.wait().expect("node's status");
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGTERM), "{status:?}");
+    assert_eq!(release.cached_files(), Vec::<PathBuf>::new(), "the partial download is gone");
 }

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -23,6 +23,8 @@ pub enum Reply {
     Redirect(String),
     /// 200 without a length, zeros until the client hangs up: a body that never ends.
     Endless,
+    /// 200 with a length it never sends in full, held until the client hangs up: a download in flight.
+    Stall,
 }
 
 impl Reply {
@@ -42,7 +44,7 @@ struct State {
 pub struct AssetHost {
     addr: SocketAddr,
     scheme: &'static str,
-    state: Arc<Mutex<State>>,
+    state: Arc<(Mutex<State>, Condvar)>,
     stop: Arc<AtomicBool>,
 }
 
@@ -66,7 +68,8 @@ impl AssetHost {
         let scheme = if tls.is_some() { "https" } else { "http" };
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the asset host");
         let addr = listener.local_addr().expect("asset host address");
-        let state = Arc::new(Mutex::new(State { script: VecDeque::new(), default, requests: Vec::new() }));
+        let state = State { script: VecDeque::new(), default, requests: Vec::new() };
+        let state = Arc::new((Mutex::new(state), Condvar::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let (shared, stopped) = (state.clone(), stop.clone());
         std::thread::spawn(move || {
@@ -93,7 +96,7 @@ impl AssetHost {
 
     /// Answers the next request with `reply` (after those queued before it).
     pub fn then(self, reply: Reply) -> AssetHost {
-        self.state.lock().unwrap().script.push_back(reply);
+        self.state.0.lock().unwrap().script.push_back(reply);
         self
     }
 
@@ -104,7 +107,13 @@ impl AssetHost {
 
     /// The request lines seen so far.
     pub fn requests(&self) -> Vec<String> {
-        self.state.lock().unwrap().requests.clone()
+        self.state.0.lock().unwrap().requests.clone()
+    }
+
+    /// Blocks until `n` requests have come in.
+    pub fn wait_for_requests(&self, n: usize) {
+        let (lock, arrived) = &*self.state;
+        drop(arrived.wait_while(lock.lock().unwrap(), |s| s.requests.len() < n).unwrap());
     }
 }
 
@@ -116,7 +125,7 @@ impl Drop for AssetHost {
 }
 
 /// Reads one request head and writes the reply it is due; the connection is closed after it.
-fn answer(mut stream: impl Read + Write, state: &Mutex<State>) {
+fn answer(mut stream: impl Read + Write, state: &(Mutex<State>, Condvar)) {
     let mut reader = BufReader::new(&mut stream);
     let mut request = String::new();
     if reader.read_line(&mut request).unwrap_or(0) == 0 {
@@ -128,10 +137,11 @@ fn answer(mut stream: impl Read + Write, state: &Mutex<State>) {
     }
     drop(reader);
     let reply = {
-        let mut state = state.lock().unwrap();
+        let mut state_now = state.0.lock().unwrap();
         let request = request.trim_end().trim_end_matches(" HTTP/1.1").to_owned();
-        state.requests.push(request);
-        state.script.pop_front().unwrap_or_else(|| state.default.clone())
+        state_now.requests.push(request);
+        state.1.notify_all();
+        state_now.script.pop_front().unwrap_or_else(|| state_now.default.clone())
     };
     let head = |status: &str, extra: &str| format!("HTTP/1.1 {status}\r\nConnection: close\r\n{extra}\r\n");
     let _ = match reply {
@@ -146,6 +156,11 @@ fn answer(mut stream: impl Read + Write, state: &Mutex<State>) {
         Reply::Redirect(to) => {
             stream.write_all(head("302 Found", &format!("Location: {to}\r\nContent-Length: 0\r\n")).as_bytes())
         }
+        Reply::Stall => stream.write_all(head("200 OK", "Content-Length: 1000\r\n").as_bytes()).and_then(|()| {
+            stream.write_all(b"#!/bin/sh\n")?;
+            stream.flush()?;
+            stream.read(&mut [0u8; 1]).map(drop)
+        }),
         Reply::Endless => stream.write_all(head("200 OK", "").as_bytes()).and_then(|()| {
             let zeros = vec![0u8; 1 << 20];
             loop {
