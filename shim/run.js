@@ -29,7 +29,10 @@ function checksum(name) {
   if (!fs.existsSync(sumsFile)) fail('dist/SHA256SUMS is missing: use a release tag such as arcodange/vault-login@v1');
   const line = fs.readFileSync(sumsFile, 'utf8').split('\n').find((l) => l.trim().endsWith(` ${name}`) || l.trim().endsWith(`*${name}`));
   if (!line) fail(`dist/SHA256SUMS has no checksum for ${name}`);
-  return line.trim().split(/\s+/)[0].toLowerCase();
+  const sum = line.trim().split(/\s+/)[0].toLowerCase();
+  // It names the cache folder too: nothing but hex may reach a path.
+  if (!/^[0-9a-f]{64}$/.test(sum)) fail(`dist/SHA256SUMS: the checksum for ${name} is not a SHA-256`);
+  return sum;
 }
 
 function sha256(file) {

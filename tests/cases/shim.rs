@@ -148,7 +148,11 @@ fn missing_sums_binary_or_line_are_explained() {
     std::fs::remove_file(no_binary.dist().join("RELEASE_URL")).expect("remove");
     let no_line = Release::new(OK_BINARY);
     std::fs::write(no_line.dist().join("SHA256SUMS"), "0000  something-else\n").expect("write");
+    let not_hex = Release::new(OK_BINARY);
+    let sums = RELEASE_NAMES.map(|n| format!("../../etc  {n}\n")).concat();
+    std::fs::write(not_hex.dist().join("SHA256SUMS"), sums).expect("write");
     let cases = [
+        (not_hex, "dist/SHA256SUMS: the checksum for vault-login-linux-"),
         (no_sums, "dist/SHA256SUMS is missing: use a release tag such as arcodange/vault-login@v1"),
         (no_binary, "dist/RELEASE_URL is missing and the `release-url` input is empty: use a release tag such as"),
         (no_line, "dist/SHA256SUMS has no checksum for vault-login-linux-"),
