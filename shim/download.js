@@ -33,12 +33,31 @@ class Failure extends Error {
   }
 }
 
+// `url` for messages, without credentials a mirror's URL may carry.
+function shown(url) {
+  const copy = new URL(url.href);
+  copy.username = '';
+  copy.password = '';
+  return copy.href;
+}
+
+// A failed connection or request: retried, unless the server's certificate is not trusted, which no
+// retry changes.
+function networkFailure(url, error) {
+  if (error.userFacing) return error;
+  if (/CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(error.code || '')) {
+    return new Failure(`${shown(url)}: ${error.message}: the server's certificate is not trusted ` +
+      '(for a private CA, set NODE_EXTRA_CA_CERTS to its PEM file in the job\'s env)', false);
+  }
+  return new Failure(`${shown(url)}: ${error.message}`, true);
+}
+
 // Plain http is allowed to loopback hosts only: the tests serve assets from 127.0.0.1, and nothing
 // on the machine's own loopback is reached through a network an attacker sits on.
 function checkScheme(url) {
   const loopback = url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\./.test(url.hostname);
   if (url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) return;
-  throw new Failure(`${url.href}: release assets are fetched over https only (plain http to loopback hosts only)`, false);
+  throw new Failure(`${shown(url)}: release assets are fetched over https only (plain http to loopback hosts only)`, false);
 }
 
 // The proxy for `url` from HTTPS_PROXY/NO_PROXY (curl's and Go's convention), or null. Loopback is never proxied.
@@ -96,13 +115,13 @@ async function get(url, env, signal, hops = 0) {
     const options = { headers: { 'User-Agent': 'vault-login-shim' }, signal };
     if (socket) options.createConnection = () => socket;
     const req = client.get(url, options, resolve);
-    req.setTimeout(IDLE_MS, () => req.destroy(new Failure(`${url.href}: no answer for ${IDLE_MS / 1000} s`, true)));
-    req.on('error', (error) => reject(error.userFacing ? error : new Failure(`${url.href}: ${error.message}`, true)));
+    req.setTimeout(IDLE_MS, () => req.destroy(new Failure(`${shown(url)}: no answer for ${IDLE_MS / 1000} s`, true)));
+    req.on('error', (error) => reject(networkFailure(url, error)));
   });
   const status = res.statusCode;
   if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
     res.resume();
-    if (hops >= MAX_REDIRECTS) throw new Failure(`${url.href}: more than ${MAX_REDIRECTS} redirects`, false);
+    if (hops >= MAX_REDIRECTS) throw new Failure(`${shown(url)}: more than ${MAX_REDIRECTS} redirects`, false);
     return get(new URL(res.headers.location, url), env, signal, hops + 1);
   }
   if (status === 200) return res;
@@ -110,7 +129,7 @@ async function get(url, env, signal, hops = 0) {
   const fix = status === 404
     ? ': is the tag a release with its assets attached? For a mirror, set the `release-url` input to where the assets are'
     : '';
-  throw new Failure(`the release asset at ${url.href} returned ${status}${fix}`, status >= 500 || status === 429);
+  throw new Failure(`the release asset at ${shown(url)} returned ${status}${fix}`, status >= 500 || status === 429);
 }
 
 // Streams the 200 response of `url` into `fd`, hashing as it goes; resolves to the hex SHA-256.
@@ -119,27 +138,27 @@ async function fetchInto(url, env, signal, fd) {
   const declared = Number(res.headers['content-length']);
   if (declared > MAX_BYTES) {
     res.destroy();
-    throw new Failure(`${url.href} is ${declared} bytes, over the ${MAX_BYTES} byte cap: not a vault-login binary`, false);
+    throw new Failure(`${shown(url)} is ${declared} bytes, over the ${MAX_BYTES} byte cap: not a vault-login binary`, false);
   }
   return new Promise((resolve, reject) => {
     const hash = crypto.createHash('sha256');
     let size = 0;
-    res.setTimeout(IDLE_MS, () => res.destroy(new Failure(`${url.href}: the download stalled`, true)));
+    res.setTimeout(IDLE_MS, () => res.destroy(new Failure(`${shown(url)}: the download stalled`, true)));
     res.on('data', (chunk) => {
       size += chunk.length;
       if (size > MAX_BYTES) {
-        reject(new Failure(`${url.href} sent more than the ${MAX_BYTES} byte cap: not a vault-login binary`, false));
+        reject(new Failure(`${shown(url)} sent more than the ${MAX_BYTES} byte cap: not a vault-login binary`, false));
         res.destroy();
         return;
       }
       hash.update(chunk);
       fs.writeSync(fd, chunk);
     });
-    res.on('error', (error) => reject(error.userFacing ? error : new Failure(`${url.href}: ${error.message}`, true)));
-    res.on('aborted', () => reject(new Failure(`${url.href}: the connection closed mid-download`, true)));
+    res.on('error', (error) => reject(networkFailure(url, error)));
+    res.on('aborted', () => reject(new Failure(`${shown(url)}: the connection closed mid-download`, true)));
     res.on('end', () => {
       if (!res.complete || (declared >= 0 && size !== declared)) {
-        reject(new Failure(`${url.href}: the download ended early (${size} bytes)`, true));
+        reject(new Failure(`${shown(url)}: the download ended early (${size} bytes)`, true));
       } else {
         resolve(hash.digest('hex'));
       }
@@ -162,7 +181,7 @@ async function attempt(url, env, expected, dest) {
   try {
     const actual = await fetchInto(url, env, deadline.signal, fd);
     if (actual !== expected) {
-      throw new Failure(`${url.href} does not match its checksum in dist/SHA256SUMS (expected ${expected}, got ${actual}): ` +
+      throw new Failure(`${shown(url)} does not match its checksum in dist/SHA256SUMS (expected ${expected}, got ${actual}): ` +
         'refusing it. Does `release-url` point at the assets of this same release?', false);
     }
     fs.fsyncSync(fd);
@@ -172,7 +191,7 @@ async function attempt(url, env, expected, dest) {
   } catch (error) {
     try { fs.closeSync(fd); } catch (_) { /* closed before the rename */ }
     fs.rmSync(temp, { force: true });
-    if (deadline.signal.aborted) throw new Failure(`${url.href}: not done after ${ATTEMPT_MS / 1000} s`, true);
+    if (deadline.signal.aborted) throw new Failure(`${shown(url)}: not done after ${ATTEMPT_MS / 1000} s`, true);
     throw error;
   } finally {
     clearTimeout(timer);
@@ -183,9 +202,15 @@ async function attempt(url, env, expected, dest) {
 // Downloads `url` to `dest` (whose folder exists) if its SHA-256 is `expected`; retries transient failures
 // (connection errors, 5xx, 429) with a growing wait, never a 4xx, an oversize body or a wrong checksum.
 module.exports = async function download(url, env, expected, dest) {
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch (_) {
+    throw new Failure(`${url} is not a URL: check the \`release-url\` input or dist/RELEASE_URL`, false);
+  }
   for (let n = 0; ; n += 1) {
     try {
-      return await attempt(new URL(url), env, expected, dest);
+      return await attempt(parsed, env, expected, dest);
     } catch (error) {
       if (!error.transient || n >= BACKOFF_MS.length) {
         const tries = n > 0 ? ` (after ${n + 1} attempts)` : '';

@@ -342,3 +342,27 @@ fn a_download_stopped_by_a_signal_leaves_nothing_behind() {
     assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGTERM), "{status:?}");
     assert_eq!(release.cached_files(), Vec::<PathBuf>::new(), "the partial download is gone");
 }
+
+#[test]
+fn an_untrusted_certificate_is_not_retried_and_names_the_fix() {
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("a certificate");
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let host = AssetHost::start_tls(Reply::asset(OK_BINARY), certified.cert.der().clone(), key);
+    let release = Release::assets(OK_BINARY, &host.base_url());
+    let (code, out) = release.run("main.js");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("the server's certificate is not trusted (for a private CA, set NODE_EXTRA_CA_CERTS"),
+        "{out}"
+    );
+    assert!(!out.contains("attempts"), "not retried: {out}");
+}
+
+#[test]
+fn credentials_in_the_release_url_never_show() {
+    let host = AssetHost::start(Reply::Status(404));
+    let release = Release::assets(OK_BINARY, &host.base_url().replace("http://", "http://ci:s3cret-77@"));
+    let (code, out) = release.run("main.js");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("returned 404") && !out.contains("s3cret-77"), "{out}");
+}
