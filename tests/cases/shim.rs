@@ -366,3 +366,15 @@ fn credentials_in_the_release_url_never_show() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("returned 404") && !out.contains("s3cret-77"), "{out}");
 }
+
+#[test]
+fn more_than_five_redirects_are_refused() {
+    let host = AssetHost::start(Reply::asset(OK_BINARY));
+    let again = format!("{}vault-login-linux-{}", host.base_url(), node_arch());
+    let host = (0..6).fold(host, |host, _| host.then(Reply::Redirect(again.clone())));
+    let release = Release::assets(OK_BINARY, &host.base_url());
+    let (code, out) = release.run("main.js");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(": more than 5 redirects"), "{out}");
+    assert_eq!(host.requests().len(), 6, "the first request and five redirects, not retried");
+}
