@@ -60,7 +60,8 @@ function checkScheme(url) {
   throw new Failure(`${shown(url)}: release assets are fetched over https only (plain http to loopback hosts only)`, false);
 }
 
-// The proxy for `url` from HTTPS_PROXY/NO_PROXY (curl's and Go's convention), or null. Loopback is never proxied.
+// The proxy for `url` from HTTPS_PROXY/NO_PROXY (curl's and Go's convention), or null. Plain http, which only
+// reaches loopback, is never proxied.
 function proxyFor(url, env) {
   if (url.protocol !== 'https:') return null;
   const proxy = env.HTTPS_PROXY || env.https_proxy;

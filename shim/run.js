@@ -40,7 +40,8 @@ function sha256(file) {
 }
 
 // Where the release's assets are: the `release-url` input (a mirror), else dist/RELEASE_URL of the tag.
-// Runners pass the input as INPUT_RELEASE-URL: upper-cased, the dash kept (docs/runner-facts.md § 8).
+// Runners pass the input as INPUT_RELEASE-URL: upper-cased, the dash kept (docs/runner-facts.md § 8). The post
+// step, which some runners give no INPUT_* (§ 4), finds the main step's download in the cache instead.
 function releaseUrl(env) {
   const input = (env['INPUT_RELEASE-URL'] || '').trim();
   const file = path.join(DIST, 'RELEASE_URL');
