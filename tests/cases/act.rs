@@ -1,8 +1,10 @@
 //! The example workflows in a real act-based runner (nektos/act in host mode, see `crate::support::act`), against
 //! the real OpenBao and PostgreSQL set up as docs/vault-setup.md says: the runner Gitea's and Forgejo's are
 //! forked from resolves `uses:`, passes inputs, runs the shim, reads the file commands and runs the post
-//! step its own way, not the way the emulator models it.
+//! step its own way, not the way the emulator models it. The action is a release as the release workflow
+//! makes it, without binaries in git: the shim downloads the binary from the test's asset host.
 
+use crate::support::emulator::release;
 use crate::support::lab::{Lab, REPOSITORY};
 use crate::support::{JobClaims, act};
 
@@ -27,6 +29,8 @@ async fn the_login_example_logs_in_and_the_post_step_revokes_in_act() {
     assert!(run.success, "{run:?}");
     assert!(run.log.contains("The token works."), "{run:?}");
     assert!(run.log.contains("Revoked the Vault token"), "the post step ran: {run:?}");
+    let asset = format!("GET /releases/download/v1.0.0/vault-login-linux-{}", release::node_arch());
+    assert_eq!(run.downloads, [asset], "the main step downloaded the binary, the post step used the cache");
     let jwt = lab.issuer.issued_tokens()[0].clone();
     assert!(!run.log.contains(&jwt), "the ID token never shows: {run:?}");
     assert!(live_tokens(&lab).await == 0, "{run:?}");

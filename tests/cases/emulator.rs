@@ -202,7 +202,7 @@ async fn dry_run_example_shows_the_plan_and_touches_nothing() {
 fn broken_copy(file: &str, from: &str, to: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir(dir.path().join("shim")).expect("shim dir");
-    for name in ["action.yml", "shim/main.js", "shim/post.js", "shim/run.js"] {
+    for name in ["action.yml", "shim/main.js", "shim/post.js", "shim/run.js", "shim/download.js"] {
         let text = std::fs::read_to_string(repo_root().join(name)).expect(name);
         let text = if name == file {
             assert!(text.contains(from), "{name} no longer contains {from:?}: update this test");
@@ -272,8 +272,11 @@ async fn unexpected_inputs_warn_like_github() {
     assert!(run.log.contains("input `url` is required"), "{run:?}");
 }
 
-/// Every mismatch between `action.yml` (text) and the binary's inputs, and every input without a
-/// description or a default.
+/// Inputs that the node shim reads and the binary does not: where to download the binary from.
+const SHIM_INPUTS: [&str; 1] = ["release-url"];
+
+/// Every mismatch between `action.yml` (text) and the binary's inputs (plus the shim's), and every input
+/// without a description or a default.
 fn input_mismatches(action_yml: &str) -> Vec<String> {
     let action = match Action::parse(action_yml) {
         Ok(action) => action,
@@ -282,6 +285,7 @@ fn input_mismatches(action_yml: &str) -> Vec<String> {
     let binary: BTreeSet<String> = vault_login::inputs::Inputs::augment_args(Command::new("vault-login"))
         .get_arguments()
         .filter_map(|a| a.get_long().map(str::to_owned))
+        .chain(SHIM_INPUTS.map(str::to_owned))
         .collect();
     let declared: BTreeSet<String> = action.inputs.iter().map(|i| i.name.clone()).collect();
     let mut problems: Vec<String> = Vec::new();
@@ -301,6 +305,13 @@ fn input_mismatches(action_yml: &str) -> Vec<String> {
         let github_name = format!("INPUT_{}", input.name.replace(' ', "_").to_uppercase());
         if github_name != input_env_name(&input.name) {
             problems.push(format!("input `{}` gets different variable names on GitHub and act", input.name));
+        }
+        if SHIM_INPUTS.contains(&input.name.as_str()) {
+            let shim = std::fs::read_to_string(repo_root().join("shim/run.js")).expect("shim/run.js");
+            if !shim.contains(&format!("env['{}']", input_env_name(&input.name))) {
+                problems.push(format!("the shim does not read `{}` from {}", input.name, input_env_name(&input.name)));
+            }
+            continue;
         }
         let env = [(input_env_name(&input.name), "x".to_owned())];
         let read =

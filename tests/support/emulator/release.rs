@@ -1,13 +1,24 @@
-//! The action as a release tag holds it: `action.yml`, `shim/`, and a `dist/` whose binary is the one
-//! cargo built, listed in `SHA256SUMS`. The shim then takes its job path (only a checksum-verified binary
-//! runs, whatever the environment says), exactly as on a runner.
+//! The action as a release tag holds it: `action.yml`, `shim/`, and a `dist/` whose `SHA256SUMS` lists the
+//! binary cargo built. A release made by the release workflow has only `SHA256SUMS` and `RELEASE_URL` in
+//! `dist/` (the shim downloads the asset from there); a fork that vendors the binaries, or a release made
+//! before they became assets, also has the binary itself. The shim then takes its job path (only a
+//! checksum-verified binary runs, whatever the environment says), exactly as on a runner.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+/// Where the binary of a laid-out release comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum Delivery<'a> {
+    /// In `dist/` beside the shim.
+    Vendored,
+    /// Downloaded from this base URL, written to `dist/RELEASE_URL`.
+    Asset(&'a str),
+}
+
 /// Lays the release out at `into` (once per job) and returns its folder.
-pub fn install(action: &Path, binary: &Path, into: &Path) -> Result<PathBuf, String> {
+pub fn install(action: &Path, binary: &Path, into: &Path, delivery: Delivery) -> Result<PathBuf, String> {
     if into.exists() {
         return Ok(into.to_owned());
     }
@@ -23,24 +34,31 @@ pub fn install(action: &Path, binary: &Path, into: &Path) -> Result<PathBuf, Str
     }
     let name = format!("vault-login-linux-{}", node_arch());
     let binary = pinned(binary);
-    std::os::unix::fs::symlink(binary, into.join("dist").join(&name)).map_err(|e| fail("dist/", e))?;
+    match delivery {
+        Delivery::Vendored => {
+            std::os::unix::fs::symlink(binary, into.join("dist").join(&name)).map_err(|e| fail("dist/", e))?;
+        }
+        Delivery::Asset(base) => {
+            std::fs::write(into.join("dist/RELEASE_URL"), format!("{base}\n")).map_err(|e| fail("RELEASE_URL", e))?;
+        }
+    }
     let sums = format!("{}  {name}\n", checksum(binary));
     std::fs::write(into.join("dist/SHA256SUMS"), sums).map_err(|e| fail("SHA256SUMS", e))?;
     Ok(into.to_owned())
 }
 
-/// The binary under test, pinned for the whole test process: a hard link, so that a rebuild during the run
-/// (cargo replaces `target/debug/vault-login`, it does not write into it) cannot change what the shim
-/// verifies against the checksum taken once below.
-fn pinned(binary: &Path) -> &'static Path {
+/// The binary under test, pinned for the whole test process: a copy without debug information (as the
+/// release profile strips it; the debug build's 100 MiB would also exceed the size the shim accepts for a
+/// download), so that a rebuild during the run (cargo replaces `target/debug/vault-login`) cannot change what
+/// the shim verifies against the checksum taken once below.
+pub fn pinned(binary: &Path) -> &'static Path {
     static PINNED: OnceLock<PathBuf> = OnceLock::new();
     PINNED.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
         let (staged, pinned) = (dir.join(format!("vault-login-{}", std::process::id())), dir.join("vault-login"));
         let _ = std::fs::remove_file(&staged);
-        std::fs::hard_link(binary, &staged)
-            .or_else(|_| std::fs::copy(binary, &staged).map(drop))
-            .expect("pin the binary");
+        let status = Command::new("strip").arg("--strip-debug").arg("-o").arg(&staged).arg(binary).status();
+        assert!(status.is_ok_and(|s| s.success()), "strip --strip-debug {} (binutils)", binary.display());
         std::fs::rename(&staged, &pinned).expect("pin the binary");
         pinned
     })
@@ -57,7 +75,7 @@ fn checksum(binary: &Path) -> &'static str {
 }
 
 /// The architecture as node's `process.arch` names it, which picks the release binary.
-fn node_arch() -> &'static str {
+pub fn node_arch() -> &'static str {
     match std::env::consts::ARCH {
         "aarch64" => "arm64",
         _ => "x64",

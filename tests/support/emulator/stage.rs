@@ -199,7 +199,14 @@ impl<'r> JobState<'r> {
             path == "arcodange/vault-login"
         });
         if local || remote {
-            super::release::install(&self.runner.action_dir, &self.runner.binary, &self.root.join("action"))
+            // The vendored layout spares every emulated job a download; shim.rs and act.rs cover the asset path.
+            let into = self.root.join("action");
+            super::release::install(
+                &self.runner.action_dir,
+                &self.runner.binary,
+                &into,
+                super::release::Delivery::Vendored,
+            )
         } else {
             Err(format!("uses: {uses}: the emulator only knows arcodange/vault-login"))
         }
