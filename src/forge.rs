@@ -62,6 +62,14 @@ pub fn id_token_opt_in(forge: Option<Forge>) -> String {
     }
 }
 
+/// The map inside a `json!({...})` object literal.
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
 /// A shape of the `sub` claim. Forges changed theirs over time, and some repositories keep the old one,
 /// which is why roles should bind `repository`/`repository_id` and `ref` rather than `sub`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

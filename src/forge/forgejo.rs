@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::{Dialect, SubForm, TokenJob};
+use super::{Dialect, SubForm, TokenJob, object};
 
 pub static DIALECT: Dialect = Dialect {
     name: "Forgejo",
@@ -30,7 +30,7 @@ fn sub(job: &TokenJob, form: SubForm) -> String {
 }
 
 fn claims(job: &TokenJob, form: SubForm) -> Map<String, Value> {
-    let mut json = json!({
+    let mut claims = object(json!({
         "actor": job.actor,
         "base_ref": job.base_ref,
         "event_name": job.event,
@@ -46,11 +46,11 @@ fn claims(job: &TokenJob, form: SubForm) -> Map<String, Value> {
         "sha": job.sha,
         "workflow": job.workflow_file,
         "workflow_ref": job.workflow_ref(".forgejo/workflows"),
-    });
-    if let (SubForm::Ids, Some(map)) = (form, json.as_object_mut()) {
-        map.insert("actor_id".into(), job.actor_id.into());
-        map.insert("repository_id".into(), job.repository_id.into());
-        map.insert("repository_owner_id".into(), job.owner_id.into());
+    }));
+    if form == SubForm::Ids {
+        claims.insert("actor_id".into(), job.actor_id.into());
+        claims.insert("repository_id".into(), job.repository_id.into());
+        claims.insert("repository_owner_id".into(), job.owner_id.into());
     }
-    json.as_object().cloned().unwrap_or_default()
+    claims
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::{Dialect, SubForm, TokenJob};
+use super::{Dialect, SubForm, TokenJob, object};
 
 pub static DIALECT: Dialect = Dialect {
     name: "Gitea",
@@ -33,7 +33,7 @@ fn sub(job: &TokenJob, form: SubForm) -> String {
 
 fn claims(job: &TokenJob, _: SubForm) -> Map<String, Value> {
     let workflow_ref = job.workflow_ref(".gitea/workflows");
-    let json = json!({
+    object(json!({
         "jti": format!("fake-{}", job.issued_at),
         "actor": job.actor,
         "actor_id": job.actor_id,
@@ -58,6 +58,5 @@ fn claims(job: &TokenJob, _: SubForm) -> Map<String, Value> {
         "job_workflow_ref": workflow_ref,
         "job_workflow_sha": job.sha,
         "runner_environment": "self-hosted",
-    });
-    json.as_object().cloned().unwrap_or_default()
+    }))
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::{Dialect, SubForm, TokenJob};
+use super::{Dialect, SubForm, TokenJob, object};
 
 const GITHUB_COM: &str = "https://github.com";
 
@@ -36,7 +36,7 @@ fn sub(job: &TokenJob, form: SubForm) -> String {
 
 fn claims(job: &TokenJob, _: SubForm) -> Map<String, Value> {
     let workflow_ref = job.workflow_ref(".github/workflows");
-    let mut json = json!({
+    let mut claims = object(json!({
         "jti": format!("fake-{}", job.issued_at),
         "actor": job.actor,
         "actor_id": job.actor_id,
@@ -61,9 +61,9 @@ fn claims(job: &TokenJob, _: SubForm) -> Map<String, Value> {
         "workflow": job.workflow,
         "workflow_ref": workflow_ref,
         "workflow_sha": job.sha,
-    });
-    if let (Some(environment), Some(map)) = (job.environment, json.as_object_mut()) {
-        map.insert("environment".into(), environment.into());
+    }));
+    if let Some(environment) = job.environment {
+        claims.insert("environment".into(), environment.into());
     }
-    json.as_object().cloned().unwrap_or_default()
+    claims
 }
