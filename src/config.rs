@@ -75,8 +75,6 @@ pub enum JwtSource {
 /// Everything the main step needs, validated.
 pub struct Config {
     pub dry_run: bool,
-    /// The forge the runner says it belongs to (or `--forge`), for the fix of a missing or refused ID token.
-    pub forge: Option<Forge>,
     /// `install-only`: put the binary on PATH, nothing else (no address or ID token needed).
     pub install_only: bool,
     pub in_ci: bool,
@@ -193,7 +191,6 @@ impl Config {
         let naming = naming(inputs.naming.as_deref())?;
         crate::export_names::check_names(&secrets, naming)?;
         Ok(Self {
-            forge: job.forge,
             dry_run: dry_run && !install_only,
             install_only,
             in_ci,

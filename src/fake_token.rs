@@ -24,9 +24,13 @@ pub fn token_claims(config: &Config, now: i64) -> Result<Claims> {
 
 /// Forge URL used when nothing tells it.
 const FALLBACK_SERVER: &str = "https://forge.example";
-/// Ids no runner or flag gave: stable, and unlike the small ids a fresh forge hands out.
-const PLACEHOLDER_IDS: [(&str, &str); 3] =
-    [("repository_id", "200002"), ("repository_owner_id", "100001"), ("actor_id", "300003")];
+/// The id claims, each with the placeholder it gets when no runner or flag gives it (stable, and unlike
+/// the small ids a fresh forge hands out) and the flag that gives it.
+const IDS: [(&str, &str, &str); 3] = [
+    ("repository_id", "200002", "--repository-id"),
+    ("repository_owner_id", "100001", "--owner-id"),
+    ("actor_id", "300003", "--actor-id"),
+];
 
 /// A job's token as its forge would issue it: the forge's claim set, `sub` form and lifetime.
 pub struct FakeJob<'a> {
@@ -57,15 +61,13 @@ impl<'a> FakeJob<'a> {
 
     /// The id claims filled with placeholders, with the flag that gives each.
     pub fn placeholders(&self) -> Vec<(&'static str, &'static str)> {
+        IDS.iter().zip(self.given_ids()).filter(|(_, given)| given.is_none()).map(|(id, _)| (id.0, id.2)).collect()
+    }
+
+    /// The ids of [`IDS`], as the runner or the flags give them.
+    fn given_ids(&self) -> [Option<&'a str>; 3] {
         let job = self.job;
-        let given =
-            [(&job.repository_id, "--repository-id"), (&job.owner_id, "--owner-id"), (&job.actor_id, "--actor-id")];
-        PLACEHOLDER_IDS
-            .iter()
-            .zip(given)
-            .filter(|(_, (value, _))| value.is_none())
-            .map(|((claim, _), (_, flag))| (*claim, flag))
-            .collect()
+        [&job.repository_id, &job.owner_id, &job.actor_id].map(|id| id.as_deref())
     }
 
     /// The `sub` in each form the forge sends, for this job.
@@ -97,6 +99,8 @@ impl<'a> FakeJob<'a> {
         let or = |value: &'a Option<String>, default: &'a str| value.as_deref().unwrap_or(default);
         let workflow = or(&job.workflow, "ci");
         let workflow_file = job.workflow_file.clone().unwrap_or_else(|| format!("{workflow}.yml"));
+        let ids = self.given_ids();
+        let [repository_id, owner_id, actor_id] = [0, 1, 2].map(|i| ids[i].unwrap_or(IDS[i].1));
         f(&TokenJob {
             owner,
             name,
@@ -109,9 +113,9 @@ impl<'a> FakeJob<'a> {
             actor: or(&job.actor, "local"),
             base_ref: or(&job.base_ref, ""),
             head_ref: or(&job.head_ref, ""),
-            repository_id: or(&job.repository_id, PLACEHOLDER_IDS[0].1),
-            owner_id: or(&job.owner_id, PLACEHOLDER_IDS[1].1),
-            actor_id: or(&job.actor_id, PLACEHOLDER_IDS[2].1),
+            repository_id,
+            owner_id,
+            actor_id,
             environment: job.environment.as_deref(),
             issued_at: now,
         })

@@ -47,7 +47,7 @@ pub fn login_failed(vault: VaultError, config: &Config, claims: &Claims, now: Of
 fn diagnose_command(addr: &str, config: &Config, claims: &Claims) -> String {
     let mut command = format!("vault-login diagnose --url {addr} --mount {} --role {}", config.mount, config.role);
     let mut flag = |name: &str, value: &str| command.push_str(&format!(" --{name} {}", shell_word(value)));
-    if let Some(forge) = config.forge {
+    if let Some(forge) = config.job.forge {
         flag("forge", &forge.name().to_lowercase());
     }
     if let Some(server) = &config.job.server_url {

@@ -138,7 +138,7 @@ async fn id_token<W: Write>(config: &Config, http: &reqwest::Client, log: &mut L
         JwtSource::Given(jwt) => jwt.clone(),
         JwtSource::Oidc { request_url, request_token } => {
             let notice = progress::oidc_notice(log.debug_enabled());
-            oidc::fetch(http, request_url, request_token, &config.audience, config.forge, notice)
+            oidc::fetch(http, request_url, request_token, &config.audience, config.job.forge, notice)
                 .await
                 .context("requesting the job's OIDC ID token")?
         }
