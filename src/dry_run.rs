@@ -146,8 +146,8 @@ fn forge_rows(config: &Config, fake: &FakeJob, now: i64) -> Vec<(String, String)
         ),
     ];
     for (form, sub) in fake.subjects(now) {
-        let this = if form == fake.sub_form { "this token's" } else { "also sent" };
-        rows.push((format!("sub ({})", form.name()), format!("{sub}  ({this}; --sub-format)")));
+        let this = if form == fake.sub_form { "this token's" } else { "another form this forge sends" };
+        rows.push((format!("sub ({})", form.name()), format!("{sub}  ({this}; --sub-format picks)")));
     }
     let nbf = match dialect.nbf_backdate.as_secs() {
         0 => "nbf = iat".to_owned(),
