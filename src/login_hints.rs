@@ -47,8 +47,9 @@ pub fn login_failed(vault: VaultError, config: &Config, claims: &Claims, now: Of
 fn diagnose_command(addr: &str, config: &Config, claims: &Claims) -> String {
     let mut command = format!("vault-login diagnose --url {addr} --mount {} --role {}", config.mount, config.role);
     let mut flag = |name: &str, value: &str| command.push_str(&format!(" --{name} {}", shell_word(value)));
-    if let Some(forge) = config.job.forge {
-        flag("forge", &forge.name().to_lowercase());
+    // The value `--forge` parses, from the same definition clap uses.
+    if let Some(value) = config.job.forge.and_then(|forge| clap::ValueEnum::to_possible_value(&forge)) {
+        flag("forge", value.get_name());
     }
     if let Some(server) = &config.job.server_url {
         flag("server-url", server);
