@@ -19,4 +19,5 @@ mod sandbox;
 mod secrets;
 mod shim;
 mod signals;
+mod terraform;
 mod tls;

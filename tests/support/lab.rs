@@ -30,8 +30,8 @@ impl Lab {
         let (bao, pg) = (&services.bao, &services.pg);
         bao.ensure_shared_mounts().await;
         bao.call("DELETE", "sys/auth/jwt", None).await;
-        if !pg.role_exists(&format!("{APP}_app")).await {
-            pg.create_nologin_role(&format!("{APP}_app")).await;
+        if !pg.role_exists(&format!("{APP}_owner")).await {
+            pg.sql(&documented_block("sql")).await;
         }
         let api_key = format!("api-key-{}", random_hex(12));
         let config = json!({ "db_host": "localhost", "db_port": pg.port.to_string(), "api_key": api_key });
@@ -46,20 +46,24 @@ impl Lab {
     }
 }
 
-/// Runs the tested block of docs/vault-setup.md with this lab's issuer and database in its variables.
-async fn run_documented_setup(services: &Services, issuer: &Issuer) {
+/// The first ```` ```lang ```` block after a `<!-- tested:` marker of docs/vault-setup.md: `sql` (the database's
+/// prerequisites, run once per server as the superuser) or `sh` (the Vault setup).
+fn documented_block(lang: &str) -> String {
     let doc = std::fs::read_to_string(repo_root().join("docs/vault-setup.md")).expect("docs/vault-setup.md");
-    let after_marker = doc.split_once("<!-- tested:").expect("the tested marker in docs/vault-setup.md").1;
-    let block = after_marker.split_once("```sh\n").expect("a ```sh block after the marker").1;
-    let block = block.split_once("\n```").expect("the end of the block").0;
+    let opening = format!("```{lang}\n");
+    let block =
+        doc.split("<!-- tested:").skip(1).filter_map(|after| after.split_once("-->\n")?.1.strip_prefix(&opening));
+    let block = block.into_iter().next().unwrap_or_else(|| panic!("docs/vault-setup.md: no tested ```{lang} block"));
+    block.split_once("\n```").expect("the end of the block").0.to_owned()
+}
+
+/// Runs the tested block of docs/vault-setup.md with this lab's issuer and database in its variables. Vault
+/// connects as the documented `vault` role, with its documented password: the SQL block created it.
+async fn run_documented_setup(services: &Services, issuer: &Issuer) {
+    let block = documented_block("sh");
     let pg = &services.pg;
-    let values = [
-        ("REPOSITORY", REPOSITORY.to_owned()),
-        ("ISSUER", issuer.issuer_url()),
-        ("DB_URL", pg.vault_connection_url()),
-        ("DB_ADMIN_USER", pg.user.clone()),
-        ("DB_ADMIN_PASSWORD", pg.password.clone()),
-    ];
+    let values =
+        [("REPOSITORY", REPOSITORY.to_owned()), ("ISSUER", issuer.issuer_url()), ("DB_URL", pg.vault_connection_url())];
     assert!(block.lines().any(|l| l.starts_with(&format!("APP={APP} "))), "the documented APP is {APP}");
     let mut script = block.to_owned();
     for (name, value) in values {

@@ -31,6 +31,7 @@ pub mod local;
 pub mod postgres;
 pub mod proxy;
 pub mod raft_cluster;
+pub mod terraform;
 pub mod tls;
 
 pub use app::{App, AppOptions};
