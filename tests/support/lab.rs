@@ -30,6 +30,8 @@ impl Lab {
         let (bao, pg) = (&services.bao, &services.pg);
         bao.ensure_shared_mounts().await;
         bao.call("DELETE", "sys/auth/jwt", None).await;
+        // Written afresh: an update would keep statements an older setup wrote.
+        bao.call("DELETE", &format!("postgres/roles/{APP}"), None).await;
         if !pg.role_exists(&format!("{APP}_owner")).await {
             pg.sql(&documented_block("sql")).await;
         }
