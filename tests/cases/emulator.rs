@@ -74,7 +74,7 @@ async fn deploy_example_connects_to_postgres_as_the_dynamic_user_and_drops_it() 
     assert_eq!(run.env["PGHOST"], "localhost");
     assert_eq!(run.env["TF_VAR_api_key"], lab.api_key);
     let psql = run.step("psql");
-    assert_eq!(psql.output.trim(), user, "select current_user is the dynamic user: {run:?}");
+    assert_eq!(psql.output.trim(), user, "select session_user is the dynamic user (it acts as webapp_owner): {run:?}");
     assert!(run.log.contains("--- Run Connect as the dynamic database user\n"), "{run:?}");
     assert!(run.log.contains("\n***\n"), "psql's answer is masked in the log: {run:?}");
     let tofu = run.step("OpenTofu would read TF_VAR_api_key");

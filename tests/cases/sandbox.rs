@@ -71,7 +71,7 @@ async fn runs_green(key: &str, forge: &str, issuer: &str, bound: &str) {
     let auth = services.bao.read("sys/auth").await.expect("sys/auth");
     assert!(auth["data"].get(format!("jwt-{app}/")).is_none(), "the sandbox's auth mount is gone: {auth}");
     assert!(services.bao.read(&format!("sys/policies/acl/{app}-ops")).await.is_none());
-    assert!(!services.pg.role_exists(&format!("{app}_role")).await, "the sandbox's group role is gone");
+    assert!(!services.pg.role_exists(&format!("{app}_owner")).await, "the sandbox's owner role is gone");
 }
 
 #[tokio::test]
