@@ -12,7 +12,7 @@ use crate::support::emulator::JobRun;
 use crate::support::lab::{APP, Lab, REPOSITORY};
 use crate::support::leak::find_leaks;
 use crate::support::terraform::{CONFIG, Workspace, conn_str_arg};
-use crate::support::{Job, JobClaims, Pg, assert_no_leak};
+use crate::support::{Job, JobClaims, Pg, act, assert_no_leak};
 
 /// A job that logs in, exports what `terraform` reads, inits the pg backend and runs `command`.
 fn workflow(ws: &Workspace, data_dir: &str, command: &str) -> String {
@@ -120,6 +120,28 @@ async fn two_jobs_share_pg_state_through_the_exports_and_leave_no_user() {
     assert_ne!(two.env["PGUSER"], one.env["PGUSER"], "another dynamic user");
     assert!(two.step("run").output.contains("No changes."), "{}", two.log);
     assert_clean_end(&lab, &two).await;
+}
+
+#[tokio::test]
+async fn act_runs_init_and_apply_with_the_exports_and_the_post_step_drops_the_user() {
+    let lab = Lab::start().await;
+    drop_state(&lab.services.pg).await;
+    let ws = Workspace::new(CONFIG);
+    let claims = JobClaims::for_repository(REPOSITORY);
+    let url = lab.issuer.token_request_url(&claims.run_id);
+    let token = lab.issuer.register_job(claims);
+    let env = [("ACTIONS_ID_TOKEN_REQUEST_URL", url.as_str()), ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", token.as_str())];
+    let apply = workflow(&ws, "act", "terraform apply -no-color -auto-approve");
+    let vars = [("VAULT_ADDR", lab.services.bao.addr())];
+    let run = act::run_text(&apply, "apply.yml", REPOSITORY, &vars, &env).await;
+    assert!(run.success, "{run:?}");
+    assert!(run.log.contains("Apply complete! Resources: 1 added"), "{run:?}");
+    assert!(run.log.contains("Revoked the Vault token"), "the post step ran: {run:?}");
+    let rows = lab.services.pg.sql("SELECT count(*) FROM terraform_remote_state.states WHERE name = 'default'").await;
+    assert_eq!(rows, "1", "the state is in PostgreSQL");
+    assert!(dynamic_users_gone(&lab.services.pg).await, "a dynamic user is left: {run:?}");
+    assert!(no_lease_left(&lab).await, "a lease of postgres/creds/{APP} is left");
+    assert!(!run.log.contains(&lab.api_key), "{run:?}");
 }
 
 #[tokio::test]

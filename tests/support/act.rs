@@ -31,6 +31,13 @@ impl std::fmt::Debug for ActRun {
 /// A push to `main` of `arcodange/<repository name>` on `gitea.example.org`, running `workflow` (a path in
 /// this repository) with configuration variables `vars` and job-wide `env`.
 pub async fn run(workflow: &str, repository: &str, vars: &[(&str, &str)], env: &[(&str, &str)]) -> ActRun {
+    let text = std::fs::read_to_string(repo_root().join(workflow)).expect("read the workflow");
+    let name = Path::new(workflow).file_name().expect("a workflow file").to_str().expect("a UTF-8 name");
+    run_text(&text, name, repository, vars, env).await
+}
+
+/// [`run`] with the workflow's text, as `.github/workflows/<name>`.
+pub async fn run_text(text: &str, name: &str, repository: &str, vars: &[(&str, &str)], env: &[(&str, &str)]) -> ActRun {
     let dir = tempfile::tempdir().expect("temp dir");
     let binary = release::pinned(Path::new(env!("CARGO_BIN_EXE_vault-login")));
     let host = AssetHost::start(Reply::asset(std::fs::read(binary).expect("read the binary")));
@@ -38,9 +45,8 @@ pub async fn run(workflow: &str, repository: &str, vars: &[(&str, &str)], env: &
     let action = release::install(&repo_root(), binary, &dir.path().join("action"), release::Delivery::Asset(&base))
         .expect("the release layout");
     let repo = dir.path().join("repo");
-    let name = Path::new(workflow).file_name().expect("a workflow file");
     std::fs::create_dir_all(repo.join(".github/workflows")).expect("workflow folder");
-    std::fs::copy(repo_root().join(workflow), repo.join(".github/workflows").join(name)).expect("copy the workflow");
+    std::fs::write(repo.join(".github/workflows").join(name), text).expect("write the workflow");
     let remote = format!("https://gitea.example.org/{repository}.git");
     for args in [
         vec!["init", "--quiet", "--initial-branch=main"],
