@@ -71,14 +71,7 @@ async fn dynamic_users_gone(pg: &Pg) -> bool {
         "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid \
          JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = '{APP}_owner' AND u.rolname <> 'vault'"
     );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while pg.sql(&sql).await != "0" {
-        if tokio::time::Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    true
+    pg.eventually_zero(&sql).await
 }
 
 /// The job's user is gone, no lease is left, and the sensitive value shows nowhere.

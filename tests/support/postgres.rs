@@ -78,7 +78,8 @@ impl Pg {
         self.eventually_zero(&sql).await
     }
 
-    async fn eventually_zero(&self, count_sql: &str) -> bool {
+    /// Whether `count_sql` counts zero within 60 s: the event a background revocation ends with.
+    pub async fn eventually_zero(&self, count_sql: &str) -> bool {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         while self.sql(count_sql).await != "0" {
             if std::time::Instant::now() > deadline {
